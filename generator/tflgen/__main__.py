@@ -1,0 +1,3 @@
+from tflgen.cli import run
+
+run()

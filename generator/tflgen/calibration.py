@@ -1,0 +1,89 @@
+"""Calibration data for int8: the user's images, preprocessed exactly as the app will."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tflgen.console import Reporter
+from tflgen.errors import CalibrationError
+from tflgen.images import IMAGE_SUFFIXES, UnreadableImage, find_images, load_image, spread
+from tflgen.reference import Normalization, image_to_input
+
+RANDOM_SEED = 0
+
+
+@dataclass(frozen=True)
+class CalibrationSet:
+    samples: np.ndarray  # [N, 1, H, W, C], each one model input batch
+    origin: str  # said in the summary, e.g. "100 images from ./photos"
+    is_random: bool
+
+
+def image_layout(shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """(height, width, channels) of an image input [1, H, W, C], or a CalibrationError."""
+    if len(shape) != 4 or shape[0] != 1 or shape[3] not in (1, 3):
+        raise CalibrationError(
+            f"the model's input has shape {list(shape)}, not an image [1, height, width, 1 or 3]",
+            "tflgen calibrates image models with NHWC input; pass --input-shape 1,H,W,C if the shape is dynamic",
+        )
+    return shape[1], shape[2], shape[3]
+
+
+def load_calibration(
+    folder: Path,
+    count: int,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    normalization: Normalization | None,
+    reporter: Reporter,
+) -> CalibrationSet:
+    _, _, channels = image_layout(shape)
+    if not folder.is_dir():
+        raise CalibrationError(
+            f"--calibration {folder}: no such folder",
+            "give a folder of representative images (jpg/png/bmp, searched recursively)",
+        )
+    paths = find_images(folder)
+    if not paths:
+        raise CalibrationError(
+            f"--calibration {folder}: no images found",
+            f"the folder needs images ending in {', '.join(IMAGE_SUFFIXES)} (sub-folders are searched)",
+        )
+    chosen = spread(paths, count)
+    samples = []
+    skipped = []
+    with reporter.progress("Reading calibration images", len(chosen)) as advance:
+        for path in chosen:
+            try:
+                image = load_image(path, channels)
+            except UnreadableImage:
+                skipped.append(path)
+            else:
+                samples.append(image_to_input(image, shape, dtype, normalization))
+            advance(1)
+    for path in skipped:
+        reporter.warn(f"skipped unreadable calibration image {path}")
+    if not samples:
+        raise CalibrationError(
+            f"--calibration {folder}: none of the {len(chosen)} images could be read",
+            "check that the files are real JPEG/PNG/BMP images",
+        )
+    return CalibrationSet(
+        np.stack(samples), f"{len(samples)} images from {folder}", is_random=False
+    )
+
+
+def random_calibration(
+    count: int, shape: tuple[int, ...], dtype: np.dtype, normalization: Normalization | None
+) -> CalibrationSet:
+    """Uniform random pixels through the same preprocessing: the model runs, accuracy is unknown."""
+    height, width, channels = image_layout(shape)
+    rng = np.random.default_rng(RANDOM_SEED)
+    samples = [
+        image_to_input(rng.integers(0, 256, (height, width, channels), dtype=np.uint8), shape, dtype, normalization)
+        for _ in range(count)
+    ]
+    return CalibrationSet(np.stack(samples), f"{count} random images (seed {RANDOM_SEED})", is_random=True)

@@ -1,0 +1,69 @@
+"""`tflgen convert`: any TF source to a .tflite with a quantization recipe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tflgen.cli import app
+from tflgen.cli import options as opt
+from tflgen.recipes import IoType, Recipe, Target
+
+
+@app.command(no_args_is_help=True)
+def convert(
+    source: opt.SourcePath,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The .tflite to write.", show_default=False)],
+    quantize: Annotated[
+        Optional[Recipe], typer.Option("--quantize", "-q", help="Recipe: float32 (default), float16, dynamic (int8 weights), int8 (full integer).", rich_help_panel="Quantization", show_default=False)
+    ] = None,
+    io_type: Annotated[
+        Optional[IoType], typer.Option("--io-type", help="int8 only: the model's input/output type (default float32).", rich_help_panel="Quantization", show_default=False)
+    ] = None,
+    target: Annotated[
+        Target, typer.Option("--target", help="edgetpu = int8, uint8 IO, integer-only ops.", rich_help_panel="Quantization")
+    ] = Target.GENERIC,
+    calibration: Annotated[
+        Optional[Path], typer.Option("--calibration", help="Folder of representative images for int8 (jpg/png/bmp, recursive).", rich_help_panel="Quantization", show_default=False)
+    ] = None,
+    calibration_count: Annotated[
+        int, typer.Option("--calibration-count", help="How many calibration images to use (spread evenly over the sorted list).", rich_help_panel="Quantization")
+    ] = 100,
+    allow_random_calibration: Annotated[
+        bool, typer.Option("--allow-random-calibration", help="Calibrate on random pixels when you have no images (accuracy unknown).", rich_help_panel="Quantization")
+    ] = False,
+    allow_float_fallback: Annotated[
+        bool, typer.Option("--allow-float-fallback", help="Accept ops or IO the converter leaves in float instead of failing.", rich_help_panel="Quantization")
+    ] = False,
+    select_tf_ops: Annotated[
+        bool, typer.Option("--select-tf-ops", help="Allow Flex (TensorFlow) ops; the app then needs the Flex delegate.", rich_help_panel="Quantization")
+    ] = False,
+    mean: opt.Mean = None,
+    std: opt.Std = None,
+    inputs: opt.Inputs = None,
+    outputs: opt.Outputs = None,
+    input_shape: opt.InputShape = None,
+    force: opt.Force = False,
+    verbose: opt.Verbose = False,
+    debug: opt.Debug = False,
+) -> int:
+    """Convert and quantize a TensorFlow model to .tflite."""
+    from tflgen.cli.summary import print_conversion
+    from tflgen.console import Reporter
+    from tflgen.pipeline import ConvertOptions, convert_model
+
+    reporter = Reporter(verbose=verbose)
+    result = convert_model(
+        ConvertOptions(
+            source=source, output=output, force=force, recipe=quantize, io_type=io_type, target=target,
+            calibration=calibration, calibration_count=calibration_count,
+            allow_random_calibration=allow_random_calibration, mean=mean, std=std,
+            inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
+            select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback,
+        ),
+        reporter,
+    )
+    print_conversion(result, reporter)
+    return 0

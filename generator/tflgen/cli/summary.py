@@ -1,0 +1,84 @@
+"""Rich tables for what a command did. Only the CLI prints."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from tflgen.console import Reporter
+from tflgen.pipeline import ConvertResult
+from tflgen.tflite_info import ModelInfo, TensorInfo
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _tensor(t: TensorInfo) -> str:
+    return f"{t.name or '?'} {list(t.shape)} {t.describe_type()}"
+
+
+def _output(t: TensorInfo, info: ModelInfo) -> str:
+    return _tensor(t) + (f" ← {t.producer}" if t.producer in info.custom_ops else "")
+
+
+def _ops(pairs: tuple[tuple[str, int], ...], limit: int = 8) -> str:
+    shown = ", ".join(f"{op}×{n}" for op, n in pairs[:limit])
+    return shown + (f", +{len(pairs) - limit} more types" if len(pairs) > limit else "")
+
+
+def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
+    source, conversion, request = result.source, result.conversion, result.request
+    info = conversion.info
+    table = Table(title=f"Converted {source.path} → {result.options.output}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("source", f"{source.kind.value}, loaded with {source.loader}")
+    recipe = request.recipe.value + (f", {request.io_type.value} IO" if request.recipe.value == "int8" else "")
+    if request.integer_only:
+        recipe += ", integer-only ops (Edge TPU)"
+    table.add_row("recipe", recipe)
+    if result.normalization is not None:
+        table.add_row("normalization", result.normalization.describe())
+    elif request.recipe.value == "int8":
+        table.add_row("normalization", "none: the input takes raw pixels")
+    if result.calibration_origin:
+        table.add_row("calibration", result.calibration_origin)
+    ratio = info.size_bytes / source.size_bytes if source.size_bytes else float("nan")
+    table.add_row("size", f"{_size(source.size_bytes)} → {_size(info.size_bytes)} ({ratio:.2f}×)")
+    table.add_row("parameters", f"{source.parameter_count:,}")
+    table.add_row("weights", ", ".join(f"{dtype} {_size(n)}" for dtype, n in info.weight_bytes) or "none")
+    for t in info.inputs:
+        table.add_row("input", _tensor(t))
+    for t in info.outputs:
+        table.add_row("output", _output(t, info))
+    table.add_row("ops", f"{info.op_count}: {_ops(info.op_counts)}")
+    if info.integer_activations:
+        table.add_row("ops in float", _ops(info.float_ops) if info.float_ops else "none")
+    if info.custom_ops:
+        table.add_row("custom ops", ", ".join(info.custom_ops))
+    for note in conversion.notes:
+        table.add_row("note", note)
+    reporter.out.print(table)
+
+
+def print_model_info(path: str, info: ModelInfo, reporter: Reporter) -> None:
+    table = Table(title=path, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("size", f"{_size(info.size_bytes)} ({info.size_bytes:,} bytes)")
+    for t in info.inputs:
+        table.add_row("input", _tensor(t))
+    for t in info.outputs:
+        table.add_row("output", _output(t, info))
+    table.add_row("parameters", f"{info.parameter_count:,}")
+    table.add_row("weights", ", ".join(f"{dtype} {_size(n)}" for dtype, n in info.weight_bytes) or "none")
+    table.add_row("ops", f"{info.op_count}: {_ops(info.op_counts, limit=100)}")
+    if info.integer_activations:
+        table.add_row("ops in float", _ops(info.float_ops, limit=100) if info.float_ops else "none")
+    table.add_row("custom ops", ", ".join(info.custom_ops) or "none")
+    table.add_row("metadata", "present" if info.has_metadata else "none (add it with 'tflgen metadata')")
+    reporter.out.print(table)

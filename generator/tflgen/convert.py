@@ -1,0 +1,146 @@
+"""The one place that maps a quantization recipe to TFLiteConverter settings, and checks the result.
+
+The converter silently keeps float IO, or float ops, when something can't be quantized. After
+converting we read the real IO dtypes and the ops left in float back from the flatbuffer and
+fail with their names instead of shipping a model that is not what was asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tflgen.calibration import CalibrationSet
+from tflgen.console import Reporter, import_tensorflow
+from tflgen.errors import ConversionError
+from tflgen.recipes import DETECTION_POSTPROCESS_OP, IoType, Recipe
+from tflgen.sources import SourceKind, SourceModel
+from tflgen.tflite_info import ModelInfo, read_model
+
+
+@dataclass(frozen=True)
+class ConversionRequest:
+    recipe: Recipe
+    io_type: IoType  # float32 unless recipe is int8
+    integer_only: bool  # no float fallback allowed inside the converter (Edge TPU)
+    select_tf_ops: bool
+    allow_float_fallback: bool
+
+
+@dataclass(frozen=True)
+class Conversion:
+    content: bytes
+    info: ModelInfo
+    notes: tuple[str, ...]  # facts worth telling (e.g. SSD outputs stay float)
+
+
+def convert(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter) -> Conversion:
+    if source.kind is SourceKind.TFLITE:
+        content = source.path.read_bytes()
+    else:
+        content = _run_converter(source, request, calibration, reporter)
+    info = read_model(content, "converted model")
+    return Conversion(content, info, check_result(info, request))
+
+
+def _run_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter) -> bytes:
+    tf = import_tensorflow(reporter)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([source.function], source.keepalive)
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if request.integer_only else tf.lite.OpsSet.TFLITE_BUILTINS]
+    if request.select_tf_ops:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    if request.recipe is Recipe.FLOAT16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif request.recipe is Recipe.DYNAMIC:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif request.recipe is Recipe.INT8:
+        if calibration is None:
+            raise ConversionError("int8 needs calibration data", "pass --calibration DIR")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        dtypes = {IoType.FLOAT32: tf.float32, IoType.INT8: tf.int8, IoType.UINT8: tf.uint8}
+        converter.inference_input_type = dtypes[request.io_type]
+        converter.inference_output_type = dtypes[request.io_type]
+    with reporter.quiet_native():
+        if calibration is not None and request.recipe is Recipe.INT8:
+            with reporter.progress("Calibrating", len(calibration.samples)) as advance:
+
+                def representative_dataset():
+                    for sample in calibration.samples:
+                        yield [sample]
+                        advance(1)
+
+                converter.representative_dataset = representative_dataset
+                return _convert_or_explain(converter, reporter)
+        return _convert_or_explain(converter, reporter)
+
+
+def _convert_or_explain(converter, reporter: Reporter) -> bytes:  # noqa: ANN001 (TF type)
+    try:
+        return converter.convert()
+    except Exception as exc:  # the converter raises ConverterError, RuntimeError, ValueError...
+        raise explain_converter_error(f"{exc}\n{reporter.native_log}") from exc
+
+
+_UNSUPPORTED_OP = re.compile(r"'(?:tf|tfl)\.(\w+)' op is neither a custom op nor a flex op")
+_NOT_QUANTIZABLE = re.compile(r"[Qq]uantization not yet supported for op: '?(\w+)'?")
+_LEGALIZE = re.compile(r"failed to legalize operation '(?:tf|tfl)\.(\w+)'")
+
+
+def explain_converter_error(text: str) -> ConversionError:
+    """Known converter failures in plain language; anything else with its first real line."""
+    if "lacking min/max data" in text or "min/max" in text and "missing" in text:
+        return ConversionError(
+            "the converter lacks min/max ranges for some tensors (calibration never reached them)",
+            "calibrate with images that exercise the whole model (--calibration DIR), or convert a quantization-aware-trained model",
+        )
+    ops = sorted(set(_NOT_QUANTIZABLE.findall(text)))
+    if ops:
+        return ConversionError(
+            f"op(s) {', '.join(ops)} have no integer kernel, so the model can't be integer-only",
+            "replace those ops in the model, or drop --target edgetpu and pass --allow-float-fallback to keep them in float",
+        )
+    ops = sorted(set(_UNSUPPORTED_OP.findall(text)) | set(_LEGALIZE.findall(text)))
+    if ops:
+        return ConversionError(
+            f"TensorFlow op(s) {', '.join(ops)} have no TFLite builtin",
+            "pass --select-tf-ops to keep them as Flex ops (the app then needs the Flex delegate), or replace them in the model",
+        )
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(("W0000", "I0000", "WARNING"))]
+    first = next((line for line in lines if "error" in line.lower()), lines[0] if lines else "unknown error")
+    return ConversionError(f"the TFLite converter failed: {first[:300]}", "rerun with --verbose to see the converter's log")
+
+
+def check_result(info: ModelInfo, request: ConversionRequest) -> tuple[str, ...]:
+    """Compare the real IO dtypes and float ops with the request; return notes worth telling."""
+    notes = []
+    expected = request.io_type.value if request.recipe is Recipe.INT8 else None
+    wrong = []
+    for tensor in info.inputs:
+        if expected and tensor.dtype != expected:
+            wrong.append(f"input {tensor.name!r} is {tensor.dtype}")
+    for tensor in info.outputs:
+        if tensor.producer == DETECTION_POSTPROCESS_OP:
+            continue  # its outputs are float by design (boxes in 0..1, scores, classes, count)
+        if expected and tensor.dtype != expected:
+            wrong.append(f"output {tensor.name!r} is {tensor.dtype}")
+    if DETECTION_POSTPROCESS_OP in info.custom_ops:
+        notes.append(f"{DETECTION_POSTPROCESS_OP} is a custom op that every LiteRT runtime ships; its outputs are float32 by design")
+        if expected and expected != "float32":
+            notes.append(f"the input is {expected}; the detection outputs stay float32, which is correct")
+    unknown_custom = [op for op in info.custom_ops if op != DETECTION_POSTPROCESS_OP and not op.startswith("Flex")]
+    if unknown_custom:
+        notes.append(f"custom op(s) {', '.join(unknown_custom)} need their own kernel registered in the app")
+    if any(op.startswith("Flex") for op, _ in info.op_counts):
+        notes.append("the model uses Flex (select TF) ops: the app needs the Flex delegate (tensorflow-lite-select-tf-ops), which adds megabytes")
+    float_ops = [f"{op}×{n}" for op, n in info.float_ops] if request.recipe is Recipe.INT8 else []
+    if (wrong or float_ops) and not request.allow_float_fallback:
+        parts = wrong + ([f"ops left in float: {', '.join(float_ops)}"] if float_ops else [])
+        raise ConversionError(
+            f"asked for int8 with {request.io_type.value} IO, but the converter kept float: {'; '.join(parts)}",
+            "those ops have no integer kernel in TFLite; replace them in the model, or pass --allow-float-fallback to accept float there (slower; not for Edge TPU)",
+        )
+    if float_ops:
+        notes.append(f"kept in float (--allow-float-fallback): {', '.join(float_ops + wrong)}")
+    return tuple(notes)

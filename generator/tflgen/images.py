@@ -1,0 +1,41 @@
+"""Finding and reading the user's images (calibration, verification, golden cases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+class UnreadableImage(Exception):
+    pass
+
+
+def find_images(folder: Path) -> list[Path]:
+    """Every image below `folder`, in a deterministic order (sorted relative POSIX paths)."""
+    found = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def spread(paths: list[Path], count: int) -> list[Path]:
+    """`count` paths evenly spread over the sorted list, so that class sub-folders are all sampled."""
+    if count >= len(paths):
+        return list(paths)
+    picks = np.linspace(0, len(paths) - 1, count).round().astype(int)
+    return [paths[i] for i in picks]
+
+
+def load_image(path: Path, channels: int) -> np.ndarray:
+    """[H, W, C] uint8 pixels, RGB for 3 channels or luminance for 1."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            converted = image.convert("RGB" if channels == 3 else "L")
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise UnreadableImage(f"{path}: {exc}") from exc
+    pixels = np.asarray(converted, dtype=np.uint8)
+    return pixels.reshape(pixels.shape[0], pixels.shape[1], channels)

@@ -1,0 +1,131 @@
+"""Orchestrates the stages. The CLI parses options into these dataclasses and calls here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tflgen.console import Reporter
+from tflgen.errors import CalibrationError, OptionError
+from tflgen.recipes import IoType, Recipe, Target
+from tflgen.reference import USUAL_NORMALIZATIONS, Normalization
+
+if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
+    from tflgen.convert import Conversion, ConversionRequest
+    from tflgen.sources import SourceModel
+
+
+@dataclass(frozen=True)
+class ConvertOptions:
+    source: Path
+    output: Path
+    force: bool = False
+    recipe: Recipe | None = None  # None: float32, or int8 for --target edgetpu
+    io_type: IoType | None = None
+    target: Target = Target.GENERIC
+    calibration: Path | None = None
+    calibration_count: int = 100
+    allow_random_calibration: bool = False
+    mean: str | None = None
+    std: str | None = None
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    input_shape: tuple[int, ...] | None = None
+    select_tf_ops: bool = False
+    allow_float_fallback: bool = False
+
+
+@dataclass(frozen=True)
+class ConvertResult:
+    options: ConvertOptions
+    source: SourceModel
+    request: ConversionRequest
+    conversion: Conversion
+    normalization: Normalization | None
+    calibration_origin: str | None
+
+
+def resolve_request(options: ConvertOptions) -> ConversionRequest:
+    """Check the recipe options against each other, before anything is loaded."""
+    from tflgen.convert import ConversionRequest
+
+    recipe = options.recipe
+    io_type = options.io_type
+    integer_only = False
+    if options.target is Target.EDGETPU:
+        if recipe not in (None, Recipe.INT8):
+            raise OptionError(f"--target edgetpu with --quantize {recipe.value}", "the Edge TPU runs int8 only: drop --quantize or use --quantize int8")
+        if io_type is IoType.FLOAT32:
+            raise OptionError("--target edgetpu with --io-type float32", "the Edge TPU needs integer IO: use --io-type uint8 (default) or int8")
+        recipe, io_type, integer_only = Recipe.INT8, io_type or IoType.UINT8, True
+    recipe = recipe or Recipe.FLOAT32
+    if io_type is not None and recipe is not Recipe.INT8:
+        raise OptionError(f"--io-type {io_type.value} applies only to --quantize int8", "drop --io-type, or add --quantize int8")
+    if options.calibration_count < 1:
+        raise OptionError(f"--calibration-count {options.calibration_count} must be at least 1", "100 to 500 representative images is typical")
+    if recipe is Recipe.INT8 and options.calibration is None and not options.allow_random_calibration:
+        raise CalibrationError(
+            "--quantize int8 needs calibration images (--calibration DIR)",
+            "pass a folder of ~100 images like the ones the app will see; --allow-random-calibration runs without, but accuracy is then unknown",
+        )
+    return ConversionRequest(recipe, io_type or IoType.FLOAT32, integer_only, options.select_tf_ops, options.allow_float_fallback)
+
+
+def resolve_normalization(mean: str | None, std: str | None, channels: int, dtype: str, needed_for: str) -> Normalization | None:
+    """The user's mean/std, or None for a raw-pixel (integer) input. Never guessed for float input."""
+    if mean is None and std is None:
+        if dtype != "float32":
+            return None  # integer input takes raw pixels
+        raise OptionError(
+            f"{needed_for} needs the model's input normalization (--mean and --std)",
+            "tflgen never guesses it; the usual choices: " + "; ".join(USUAL_NORMALIZATIONS),
+        )
+    if mean is None or std is None:
+        given, missing = ("--mean", "--std") if std is None else ("--std", "--mean")
+        raise OptionError(f"{given} given without {missing}", "pass both, e.g. --mean 127.5 --std 127.5")
+    return Normalization.parse(mean, std, channels)
+
+
+def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
+    from tflgen.calibration import image_layout, load_calibration, random_calibration
+    from tflgen.convert import convert
+    from tflgen.outputs import check_output_file, write_file_atomic
+    from tflgen.sources import GraphFlags, SourceKind, open_source
+
+    check_output_file(options.output, options.force)
+    request = resolve_request(options)
+    if options.calibration is not None and request.recipe is not Recipe.INT8:
+        reporter.warn(f"--calibration is used only by int8; ignored for {request.recipe.value}")
+    flags = GraphFlags(options.inputs, options.outputs, options.input_shape)
+    reporter.info(f"Loading {options.source}")
+    source = open_source(options.source, flags, reporter)
+    if source.kind is SourceKind.TFLITE and request.recipe is not Recipe.FLOAT32:
+        raise OptionError(
+            f"{options.source} is already a .tflite; --quantize {request.recipe.value} needs the TensorFlow source",
+            "quantize from the SavedModel/Keras/TF1 model instead; a .tflite is only copied (and described)",
+        )
+
+    normalization = None
+    calibration = None
+    if request.recipe is Recipe.INT8:
+        _, _, channels = image_layout(source.input.shape)
+        normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "int8 calibration")
+        dtype = np.dtype(source.input.dtype)
+        if options.calibration is not None:
+            calibration = load_calibration(options.calibration, options.calibration_count, source.input.shape, dtype, normalization, reporter)
+        else:
+            calibration = random_calibration(options.calibration_count, source.input.shape, dtype, normalization)
+            reporter.alarm(
+                "Calibrating on RANDOM images (--allow-random-calibration): the model runs, "
+                "but its int8 accuracy is UNKNOWN. Calibrate with real images before shipping."
+            )
+    elif options.mean is not None and options.std is not None and len(source.input.shape) == 4:
+        normalization = Normalization.parse(options.mean, options.std, source.input.shape[3])
+
+    conversion = convert(source, request, calibration, reporter)
+    write_file_atomic(options.output, conversion.content)
+    return ConvertResult(options, source, request, conversion, normalization, calibration.origin if calibration else None)
+

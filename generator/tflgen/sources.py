@@ -1,0 +1,376 @@
+"""Open any supported TensorFlow source as one frozen, fixed-shape function.
+
+Every TF source (SavedModel, Keras 3 `.keras`, legacy `.h5`, TF1 frozen graph, TF1 checkpoint)
+becomes a concrete function with constants instead of variables and a fully known input
+shape: the one thing both the converter and reference inference need. An existing `.tflite`
+is run by the LiteRT interpreter instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tflgen.console import Reporter, import_tensorflow
+from tflgen.errors import OptionError, SourceError
+
+SUPPORTED = "a SavedModel folder, a Keras .keras/.h5 file, a TF1 frozen .pb, a TF1 checkpoint prefix, or a .tflite"
+
+
+class SourceKind(StrEnum):
+    SAVED_MODEL = "SavedModel"
+    KERAS = "Keras (.keras)"
+    KERAS_H5 = "Keras (.h5)"
+    FROZEN_GRAPH = "TF1 frozen graph"
+    CHECKPOINT = "TF1 checkpoint"
+    TFLITE = "TFLite"
+
+
+@dataclass(frozen=True)
+class GraphFlags:
+    """What a TF1 graph can't tell by itself: which tensors are its input and outputs."""
+
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    input_shape: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TensorSig:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # numpy dtype name
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    kind: SourceKind
+    path: Path
+    loader: str
+    input: TensorSig
+    outputs: tuple[TensorSig, ...]
+    parameter_count: int
+    size_bytes: int
+    function: Any = field(repr=False, compare=False)  # frozen ConcreteFunction, None for .tflite
+    keepalive: Any = field(repr=False, compare=False)  # what the function's graph refers to
+
+    def predict(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Reference inference on one input batch, outputs in the source's own order."""
+        if self.kind is SourceKind.TFLITE:
+            interpreter = self.keepalive
+            interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch)
+            interpreter.invoke()
+            return tuple(interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details())
+        import tensorflow as tf
+
+        return tuple(t.numpy() for t in self.function(tf.constant(batch)))
+
+
+def detect_kind(path: Path) -> tuple[SourceKind, Path]:
+    """The kind of source a path is, and the path to open (a checkpoint's prefix)."""
+    checkpoint = _checkpoint_prefix(path)
+    if checkpoint is not None:
+        return SourceKind.CHECKPOINT, checkpoint
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder", f"tflgen takes {SUPPORTED}")
+    if path.is_dir():
+        if (path / "saved_model.pb").is_file() or (path / "saved_model.pbtxt").is_file():
+            return SourceKind.SAVED_MODEL, path
+        raise SourceError(
+            f"{path}: folder is neither a SavedModel (no saved_model.pb) nor a TF1 checkpoint folder",
+            f"tflgen takes {SUPPORTED}",
+        )
+    suffix = path.suffix.lower()
+    if suffix == ".keras":
+        return SourceKind.KERAS, path
+    if suffix in (".h5", ".hdf5"):
+        return SourceKind.KERAS_H5, path
+    if suffix == ".tflite":
+        return SourceKind.TFLITE, path
+    if suffix in (".pb", ".pbtxt"):
+        if path.name.startswith("saved_model.") and (path.parent / "variables").is_dir():
+            return SourceKind.SAVED_MODEL, path.parent
+        return SourceKind.FROZEN_GRAPH, path
+    raise SourceError(f"{path}: unknown model file type {suffix or '(no suffix)'!r}", f"tflgen takes {SUPPORTED}")
+
+
+def _checkpoint_prefix(path: Path) -> Path | None:
+    if path.is_dir() and (path / "checkpoint").is_file():
+        match = re.search(r'model_checkpoint_path:\s*"([^"]+)"', (path / "checkpoint").read_text(errors="replace"))
+        if match:
+            prefix = Path(match.group(1))
+            return prefix if prefix.is_absolute() else path / prefix
+    if path.suffix in (".meta", ".index"):
+        return path.with_suffix("")
+    if re.search(r"\.data-\d+-of-\d+$", path.name):
+        return path.with_name(re.sub(r"\.data-\d+-of-\d+$", "", path.name))
+    if not path.exists() and (path.with_name(path.name + ".index").is_file() or path.with_name(path.name + ".meta").is_file()):
+        return path
+    return None
+
+
+def open_source(path: Path, flags: GraphFlags, reporter: Reporter) -> SourceModel:
+    kind, target = detect_kind(path)
+    size = _size_on_disk(target if kind is not SourceKind.CHECKPOINT else target.parent, kind, target)
+    if kind is SourceKind.TFLITE:
+        return _open_tflite(target, size, reporter)
+    tf = import_tensorflow(reporter)
+    with reporter.quiet_native():
+        if kind is SourceKind.SAVED_MODEL:
+            return _open_saved_model(tf, target, flags, size)
+        if kind in (SourceKind.KERAS, SourceKind.KERAS_H5):
+            return _open_keras(tf, kind, target, flags, size)
+        if kind is SourceKind.FROZEN_GRAPH:
+            graph_def = _read_graph_def(tf, target)
+            return _from_graph_def(tf, kind, target, graph_def, flags, size, "tf.compat.v1.import_graph_def")
+        graph_def = _freeze_checkpoint(tf, target, flags)
+        return _from_graph_def(tf, kind, target, graph_def, flags, size, "tf.compat.v1.train.import_meta_graph + restore")
+
+
+def _size_on_disk(root: Path, kind: SourceKind, target: Path) -> int:
+    if kind is SourceKind.CHECKPOINT:
+        return sum(p.stat().st_size for p in root.glob(target.name + ".*") if p.is_file())
+    if root.is_dir():
+        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return root.stat().st_size
+
+
+def _open_tflite(path: Path, size: int, reporter: Reporter) -> SourceModel:
+    from tflgen.tflite_info import load_interpreter, read_model
+
+    content = path.read_bytes()
+    info = read_model(content, str(path))
+    interpreter = load_interpreter(content, str(path), reporter)
+    if len(info.inputs) != 1:
+        raise SourceError(f"{path}: the model has {len(info.inputs)} inputs", "tflgen handles image models with one input")
+    sig = lambda t: TensorSig(t.name, t.shape, t.dtype)  # noqa: E731
+    return SourceModel(
+        SourceKind.TFLITE, path, "ai_edge_litert.Interpreter", sig(info.inputs[0]),
+        tuple(sig(t) for t in info.outputs), info.parameter_count, size, None, interpreter,
+    )
+
+
+def _open_saved_model(tf: Any, path: Path, flags: GraphFlags, size: int) -> SourceModel:
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except Exception as exc:  # TF raises many types for a broken SavedModel
+        raise SourceError(f"{path}: cannot load SavedModel: {_first_line(exc)}", "check that the folder was written by tf.saved_model.save or model.export") from exc
+    signatures = dict(loaded.signatures)
+    if not signatures:
+        raise SourceError(
+            f"{path}: the SavedModel has no signatures",
+            "export it with a serving signature, e.g. tf.saved_model.save(model, dir, signatures=...) or model.export(dir)",
+        )
+    name = "serving_default" if "serving_default" in signatures else sorted(signatures)[0]
+    signature = signatures[name]
+    _, kwargs = signature.structured_input_signature
+    if len(kwargs) != 1:
+        raise SourceError(
+            f"{path}: signature {name!r} has {len(kwargs)} inputs ({', '.join(sorted(kwargs))})",
+            "tflgen handles image models with one input",
+        )
+    (input_name, spec), = kwargs.items()
+    shape = _fixed_shape(tuple(spec.shape.as_list()), flags.input_shape, f"{path} input {input_name!r}")
+    function = tf.function(lambda x: signature(**{input_name: x}))
+    return _frozen(tf, SourceKind.SAVED_MODEL, path, f"tf.saved_model.load (signature {name!r})", function, input_name, shape, spec.dtype, None, size, loaded)
+
+
+def _open_keras(tf: Any, kind: SourceKind, path: Path, flags: GraphFlags, size: int) -> SourceModel:
+    model, loader = _load_keras(path, kind)
+    inputs = model.inputs
+    if len(inputs) != 1:
+        raise SourceError(f"{path}: the model has {len(inputs)} inputs", "tflgen handles image models with one input")
+    keras_input = inputs[0]
+    raw_shape = tuple(None if d is None else int(d) for d in keras_input.shape)
+    shape = _fixed_shape(raw_shape, flags.input_shape, f"{path} input")
+    input_name = getattr(keras_input, "name", "input").split(":")[0] or "input"
+    function = tf.function(lambda x: model(x, training=False))
+    return _frozen(tf, kind, path, loader, function, input_name, shape, tf.as_dtype(keras_input.dtype), int(model.count_params()), size, model)
+
+
+def _load_keras(path: Path, kind: SourceKind) -> tuple[Any, str]:
+    import keras
+
+    try:
+        return keras.saving.load_model(str(path), compile=False), f"Keras {keras.__version__} (keras.saving.load_model)"
+    except Exception as exc:
+        keras3_error = exc
+    if kind is SourceKind.KERAS_H5:
+        # Many real .h5 files are Keras 2 models that Keras 3 refuses; tf-keras still reads them.
+        try:
+            import tf_keras
+
+            return tf_keras.models.load_model(str(path), compile=False), f"tf-keras {tf_keras.__version__} (Keras 2; Keras 3 refused the file)"
+        except Exception as exc:
+            raise SourceError(
+                f"{path}: neither Keras 3 nor tf-keras can load it: {_first_line(exc)}",
+                "check the file is a complete Keras model (not weights only, not truncated); custom layers need a SavedModel export",
+            ) from exc
+    raise SourceError(
+        f"{path}: Keras cannot load it: {_first_line(keras3_error)}",
+        "check the file is a complete Keras 3 model (not truncated); custom layers must be registered or exported as a SavedModel",
+    ) from keras3_error
+
+
+def _read_graph_def(tf: Any, path: Path) -> Any:
+    from google.protobuf import message, text_format
+
+    graph_def = tf.compat.v1.GraphDef()
+    try:
+        if path.suffix == ".pbtxt":
+            text_format.Parse(path.read_text(), graph_def)
+        else:
+            graph_def.ParseFromString(path.read_bytes())
+    except (message.DecodeError, text_format.ParseError, UnicodeDecodeError, RuntimeWarning) as exc:
+        raise SourceError(f"{path}: not a valid TensorFlow GraphDef ({_first_line(exc)})", "the file is corrupt or truncated; export the frozen graph again") from exc
+    if not graph_def.node:
+        raise SourceError(f"{path}: the GraphDef has no nodes", "the file is empty, corrupt or not a frozen graph")
+    return graph_def
+
+
+def _freeze_checkpoint(tf: Any, prefix: Path, flags: GraphFlags) -> Any:
+    v1 = tf.compat.v1
+    meta = prefix.with_name(prefix.name + ".meta")
+    if not meta.is_file():
+        raise SourceError(
+            f"{prefix}: the checkpoint has no {meta.name} graph",
+            "tflgen needs the graph: save with tf.compat.v1.train.Saver (it writes .meta), or export a SavedModel",
+        )
+    _require_graph_flags(prefix, flags, None)
+    graph = tf.Graph()
+    with graph.as_default(), v1.Session(graph=graph) as session:
+        try:
+            saver = v1.train.import_meta_graph(str(meta), clear_devices=True)
+            saver.restore(session, str(prefix))
+        except Exception as exc:
+            raise SourceError(f"{prefix}: cannot restore the checkpoint: {_first_line(exc)}", "check that .meta, .index and .data files come from the same save") from exc
+        outputs = [_node_name(n) for n in flags.outputs]
+        _check_nodes_exist(prefix, graph.as_graph_def(), flags)
+        return v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), outputs)
+
+
+def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags: GraphFlags, size: int, loader: str) -> SourceModel:
+    v1 = tf.compat.v1
+    _require_graph_flags(path, flags, graph_def)
+    _check_nodes_exist(path, graph_def, flags)
+    if len(flags.inputs) != 1:
+        raise OptionError(f"--inputs names {len(flags.inputs)} tensors", "tflgen handles image models with one input")
+    input_node = next(n for n in graph_def.node if n.name == _node_name(flags.inputs[0]))
+    dtype = tf.as_dtype(input_node.attr["dtype"].type) if "dtype" in input_node.attr else tf.float32
+    declared = None
+    if "shape" in input_node.attr and not input_node.attr["shape"].shape.unknown_rank:
+        declared = tuple(None if d.size < 0 else int(d.size) for d in input_node.attr["shape"].shape.dim)
+    shape = _fixed_shape(declared, flags.input_shape, f"{path} input {flags.inputs[0]!r}")
+    input_name = _node_name(flags.inputs[0])
+    output_names = [_node_name(n) for n in flags.outputs]
+
+    def import_graph() -> None:
+        placeholder = v1.placeholder(dtype, shape, name=input_name)
+        returned = v1.import_graph_def(
+            graph_def, input_map={_tensor_name(flags.inputs[0]): placeholder},
+            return_elements=[_tensor_name(n) for n in flags.outputs], name="source",
+        )
+        for name, tensor in zip(output_names, returned):
+            tf.identity(tensor, name=name)
+
+    try:
+        wrapped = v1.wrap_function(import_graph, [])
+        function = wrapped.prune(f"{input_name}:0", [f"{n}:0" for n in output_names])
+    except Exception as exc:
+        raise SourceError(f"{path}: cannot import the graph: {_first_line(exc)}", "check --inputs/--outputs/--input-shape against the graph") from exc
+    params = _graph_parameter_count(tf, graph_def)
+    outputs = tuple(TensorSig(n, _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for n, t in zip(output_names, function.outputs))
+    return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, function, wrapped)
+
+
+def _require_graph_flags(path: Path, flags: GraphFlags, graph_def: Any) -> None:
+    if flags.inputs and flags.outputs:
+        return
+    candidates = ""
+    if graph_def is not None:
+        placeholders = [n.name for n in graph_def.node if n.op == "Placeholder"]
+        consumed = {i.split(":")[0].lstrip("^") for n in graph_def.node for i in n.input}
+        sinks = [n.name for n in graph_def.node if n.name not in consumed and n.op not in ("Const", "NoOp", "Placeholder")]
+        candidates = f" (placeholders: {', '.join(placeholders[:5]) or 'none'}; unconsumed nodes: {', '.join(sinks[:5]) or 'none'})"
+    missing = " and ".join(o for o, v in (("--inputs", flags.inputs), ("--outputs", flags.outputs)) if not v)
+    raise OptionError(
+        f"{path}: a TF1 graph needs {missing}{candidates}",
+        "name the input and output tensors, e.g. --inputs input --outputs MobilenetV2/Predictions/Reshape_1 --input-shape 1,224,224,3",
+    )
+
+
+def _check_nodes_exist(path: Path, graph_def: Any, flags: GraphFlags) -> None:
+    names = {n.name for n in graph_def.node}
+    for option, values in (("--inputs", flags.inputs), ("--outputs", flags.outputs)):
+        for value in values:
+            if _node_name(value) not in names:
+                raise OptionError(f"{option} {value!r}: no such node in {path}", "node names are case-sensitive; list them with TensorBoard or Netron")
+
+
+def _frozen(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, input_name: str, shape: tuple[int, ...], dtype: Any, params: int | None, size: int, keepalive: Any) -> SourceModel:
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    safe_name = re.sub(r"[^A-Za-z0-9_.\-/]", "_", input_name) or "input"
+    try:
+        concrete = function.get_concrete_function(tf.TensorSpec(shape, dtype, name=safe_name))
+        frozen = convert_variables_to_constants_v2(concrete)
+    except Exception as exc:
+        raise SourceError(f"{path}: cannot trace the model at input shape {list(shape)}: {_first_line(exc)}", "check --input-shape; the model must accept a batch of one image") from exc
+    if params is None:
+        params = _graph_parameter_count(tf, frozen.graph.as_graph_def())
+    outputs = tuple(
+        TensorSig(t.name.split(":")[0], _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for t in frozen.outputs
+    )
+    return SourceModel(kind, path, loader, TensorSig(safe_name, shape, np.dtype(dtype.as_numpy_dtype).name), outputs, params, size, frozen, keepalive)
+
+
+def _fixed_shape(declared: tuple[int | None, ...] | None, given: tuple[int, ...] | None, what: str) -> tuple[int, ...]:
+    if given is not None:
+        if declared is not None and (len(declared) != len(given) or any(d is not None and d != g for d, g in zip(declared[1:], given[1:]))):
+            raise OptionError(f"--input-shape {','.join(map(str, given))} does not fit {what} of shape {_show(declared)}", "give the model's own shape, with a batch of 1")
+        if given[0] != 1:
+            raise OptionError(f"--input-shape {','.join(map(str, given))}: batch must be 1", "mobile models run one image at a time: --input-shape 1,H,W,C")
+        return given
+    if declared is None or any(d is None for d in declared[1:]):
+        raise OptionError(f"{what} has a dynamic shape {_show(declared)}", "pass a fixed shape, e.g. --input-shape 1,224,224,3")
+    return (1, *declared[1:])  # type: ignore[arg-type]
+
+
+def _show(shape: tuple[int | None, ...] | None) -> str:
+    return "unknown" if shape is None else "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
+
+
+def _shape_tuple(shape: Any) -> tuple[int, ...]:
+    return tuple(-1 if d is None else int(d) for d in shape.as_list())
+
+
+def _graph_parameter_count(tf: Any, graph_def: Any) -> int:
+    total = 0
+    for node in graph_def.node:
+        if node.op == "Const" and tf.as_dtype(node.attr["dtype"].type).is_floating:
+            dims = node.attr["value"].tensor.tensor_shape.dim
+            total += int(np.prod([d.size for d in dims])) if dims else 0
+    for function in graph_def.library.function:
+        for node in function.node_def:
+            if node.op == "Const" and tf.as_dtype(node.attr["dtype"].type).is_floating:
+                dims = node.attr["value"].tensor.tensor_shape.dim
+                total += int(np.prod([d.size for d in dims])) if dims else 0
+    return total
+
+
+def _node_name(name: str) -> str:
+    return name.split(":")[0].lstrip("^")
+
+
+def _tensor_name(name: str) -> str:
+    return name if ":" in name else f"{name}:0"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,204 @@
+"""What a .tflite file holds, read from its flatbuffer (no TensorFlow needed).
+
+IO tensors with their quantization, the op histogram, which ops compute in float inside an
+integer model, custom ops, weight bytes per dtype, and the metadata entries present.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tflgen.console import Reporter
+from tflgen.errors import SourceError
+from tflgen.recipes import DETECTION_POSTPROCESS_OP
+
+TFLITE_IDENTIFIER = b"TFL3"
+METADATA_NAME = "TFLITE_METADATA"
+
+_INTEGER_ACTIVATIONS = ("int8", "uint8", "int16")
+# Ops that exist to cross between float and integer at the edges, not compute.
+_BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float  # 0.0 when not quantized; per-axis tensors report their first scale
+    zero_point: int
+    producer: str | None  # op type that writes this tensor (None for graph inputs)
+
+    @property
+    def quantized(self) -> bool:
+        return self.scale != 0.0
+
+    def describe_type(self) -> str:
+        if not self.quantized:
+            return self.dtype
+        return f"{self.dtype} (scale {self.scale:.6g}, zero point {self.zero_point})"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    size_bytes: int
+    inputs: tuple[TensorInfo, ...]
+    outputs: tuple[TensorInfo, ...]
+    op_counts: tuple[tuple[str, int], ...]  # by op type, most frequent first, then by name
+    custom_ops: tuple[str, ...]
+    float_ops: tuple[tuple[str, int], ...]  # ops computing in float inside an integer model
+    integer_activations: bool
+    weight_bytes: tuple[tuple[str, int], ...]  # constant tensor bytes per dtype
+    parameter_count: int
+    metadata_names: tuple[str, ...]
+
+    @property
+    def has_metadata(self) -> bool:
+        return METADATA_NAME in self.metadata_names
+
+    @property
+    def op_count(self) -> int:
+        return sum(n for _, n in self.op_counts)
+
+    def to_json(self) -> dict[str, Any]:
+        tensor = lambda t: {  # noqa: E731
+            "name": t.name, "shape": list(t.shape), "dtype": t.dtype,
+            "scale": t.scale, "zero_point": t.zero_point, "producer": t.producer,
+        }
+        return {
+            "size_bytes": self.size_bytes,
+            "inputs": [tensor(t) for t in self.inputs],
+            "outputs": [tensor(t) for t in self.outputs],
+            "ops": dict(self.op_counts),
+            "op_count": self.op_count,
+            "custom_ops": list(self.custom_ops),
+            "integer_activations": self.integer_activations,
+            "float_ops": dict(self.float_ops),
+            "weight_bytes": dict(self.weight_bytes),
+            "parameter_count": self.parameter_count,
+            "metadata": {"present": self.has_metadata, "entries": list(self.metadata_names)},
+        }
+
+
+def check_flatbuffer(content: bytes, where: str) -> None:
+    if len(content) < 8 or content[4:8] != TFLITE_IDENTIFIER:
+        raise SourceError(
+            f"{where}: not a TFLite model (no {TFLITE_IDENTIFIER.decode()} flatbuffer identifier)",
+            "the file is corrupt, truncated or another format; convert the source model with 'tflgen convert'",
+        )
+
+
+def read_model(content: bytes, where: str) -> ModelInfo:
+    check_flatbuffer(content, where)
+    try:
+        return _read(content)
+    except SourceError:
+        raise
+    except Exception as exc:  # a damaged flatbuffer fails anywhere inside the generated reader
+        raise SourceError(f"{where}: the TFLite flatbuffer is damaged ({type(exc).__name__})", "the file is corrupt or truncated; convert it again") from exc
+
+
+def _read(content: bytes) -> ModelInfo:
+    from ai_edge_litert import schema_py_generated as schema
+
+    type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    model = schema.Model.GetRootAs(content, 0)
+    if model.SubgraphsLength() < 1:
+        raise SourceError("the model has no subgraph", "the file is corrupt; convert it again")
+    codes: list[tuple[str, bool]] = []  # (op type, is custom)
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        if builtin == schema.BuiltinOperator.CUSTOM:
+            codes.append(((code.CustomCode() or b"?").decode(), True))
+        else:
+            codes.append((op_names.get(builtin, f"BUILTIN_{builtin}"), False))
+    graph = model.Subgraphs(0)
+    tensors = [graph.Tensors(i) for i in range(graph.TensorsLength())]
+    dtypes = [type_names.get(t.Type(), f"type{t.Type()}") for t in tensors]
+
+    def has_data(tensor: Any) -> bool:
+        index = tensor.Buffer()
+        if index <= 0 or index >= model.BuffersLength():
+            return False
+        buffer = model.Buffers(index)
+        return buffer.DataLength() > 0 or buffer.Offset() > 1
+
+    constant = [has_data(t) for t in tensors]
+    producers: dict[int, str] = {}
+    op_counter: Counter[str] = Counter()
+    float_counter: Counter[str] = Counter()
+    custom: set[str] = set()
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        name, is_custom = codes[op.OpcodeIndex()]
+        op_counter[name] += 1
+        if is_custom:
+            custom.add(name)
+        outputs = [op.Outputs(j) for j in range(op.OutputsLength())]
+        for index in outputs:
+            producers[index] = name
+        if name not in _BOUNDARY_OPS and name != DETECTION_POSTPROCESS_OP and any(
+            index >= 0 and dtypes[index] == "float32" for index in outputs
+        ):
+            float_counter[name] += 1
+    integer = any(dtypes[i] in _INTEGER_ACTIVATIONS and not constant[i] for i in range(len(tensors)))
+
+    def info(index: int) -> TensorInfo:
+        tensor = tensors[index]
+        scale, zero_point = 0.0, 0
+        q = tensor.Quantization()
+        if q is not None and q.ScaleLength() > 0:
+            scale = float(q.Scale(0))
+            zero_point = int(q.ZeroPoint(0)) if q.ZeroPointLength() > 0 else 0
+        return TensorInfo(
+            index, (tensor.Name() or b"").decode(), tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else (),
+            dtypes[index], scale, zero_point, producers.get(index),
+        )
+
+    weight_bytes: Counter[str] = Counter()
+    params = 0
+    for i, tensor in enumerate(tensors):
+        if constant[i] and dtypes[i] in ("float32", "float16", "int8", "uint8", "int16", "int4"):
+            elements = int(np.prod(tensor.ShapeAsNumpy())) if tensor.ShapeLength() else 1
+            buffer = model.Buffers(tensor.Buffer())
+            weight_bytes[dtypes[i]] += buffer.DataLength() or int(buffer.Size())
+            params += elements
+    metadata = tuple(
+        sorted((model.Metadata(i).Name() or b"").decode() for i in range(model.MetadataLength()))
+    )
+    return ModelInfo(
+        size_bytes=len(content),
+        inputs=tuple(info(graph.Inputs(i)) for i in range(graph.InputsLength())),
+        outputs=tuple(info(graph.Outputs(i)) for i in range(graph.OutputsLength())),
+        op_counts=tuple(sorted(op_counter.items(), key=lambda kv: (-kv[1], kv[0]))),
+        custom_ops=tuple(sorted(custom)),
+        float_ops=tuple(sorted(float_counter.items(), key=lambda kv: (-kv[1], kv[0]))) if integer else (),
+        integer_activations=integer,
+        weight_bytes=tuple(sorted(weight_bytes.items())),
+        parameter_count=params,
+        metadata_names=metadata,
+    )
+
+
+def load_interpreter(content: bytes, where: str, reporter: Reporter, threads: int | None = None) -> Any:
+    """An allocated LiteRT interpreter, or a SourceError naming the file."""
+    check_flatbuffer(content, where)
+    from ai_edge_litert.interpreter import Interpreter
+
+    with reporter.quiet_native():
+        try:
+            interpreter = Interpreter(model_content=content, num_threads=threads)
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise SourceError(
+                f"{where}: LiteRT cannot load the model: {str(exc).strip().splitlines()[0][:300]}",
+                "the file is corrupt, or uses custom/Flex ops this runtime lacks",
+            ) from exc
+    return interpreter
