@@ -137,10 +137,11 @@ def check_result(info: ModelInfo, request: ConversionRequest) -> tuple[str, ...]
     float_ops = [f"{op}×{n}" for op, n in info.float_ops] if request.recipe is Recipe.INT8 else []
     if (wrong or float_ops) and not request.allow_float_fallback:
         parts = wrong + ([f"ops left in float: {', '.join(float_ops)}"] if float_ops else [])
-        raise ConversionError(
-            f"asked for int8 with {request.io_type.value} IO, but the converter kept float: {'; '.join(parts)}",
-            "those ops have no integer kernel in TFLite; replace them in the model, or pass --allow-float-fallback to accept float there (slower; not for Edge TPU)",
+        hint = (
+            "those ops have no integer kernel; replace them in the model, or pass --allow-float-fallback "
+            + ("(the Edge TPU then hands everything from the first float op on to the CPU)" if request.integer_only else "to accept float there (slower)")
         )
+        raise ConversionError(f"asked for int8 with {request.io_type.value} IO, but the converter kept float: {'; '.join(parts)}", hint)
     if float_ops:
         notes.append(f"kept in float (--allow-float-fallback): {', '.join(float_ops + wrong)}")
     return tuple(notes)

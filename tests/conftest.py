@@ -1,0 +1,72 @@
+"""Session-wide fixtures: models and images are built once; the CLI runs in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+import models
+
+
+@pytest.fixture(scope="session")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def images(work: Path) -> Path:
+    return models.write_images(work / "images", 24)
+
+
+@pytest.fixture(scope="session")
+def mobilenet(work: Path):
+    model = models.mobilenet_v2()
+    path = work / "mobilenet.keras"
+    model.save(path)
+    return model, path
+
+
+@pytest.fixture(scope="session")
+def mobilenet_saved_model(work: Path, mobilenet) -> Path:
+    model, _ = mobilenet
+    path = work / "mobilenet_saved_model"
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.export(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def segmenter(work: Path):
+    model = models.segmentation_net()
+    path = work / "segmenter.keras"
+    model.save(path)
+    return model, path
+
+
+@pytest.fixture(scope="session")
+def legacy_h5(work: Path) -> Path:
+    return models.legacy_h5(work / "legacy.h5")
+
+
+@pytest.fixture(scope="session")
+def tf1(work: Path) -> dict:
+    return models.tf1_graph(work / "tf1")
+
+
+@pytest.fixture(scope="session")
+def tf1_dynamic(work: Path) -> dict:
+    return models.tf1_graph(work / "tf1_dynamic", dynamic=True)
+
+
+@pytest.fixture(scope="session")
+def sin_model(work: Path) -> Path:
+    return models.sin_model(work / "sin_model")
+
+
+@pytest.fixture(scope="session")
+def dynamic_model(work: Path) -> Path:
+    return models.dynamic_saved_model(work / "dynamic_model")
+

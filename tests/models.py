@@ -1,0 +1,183 @@
+"""Small real models and images, built in the tests (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def write_images(folder: Path, count: int, seed: int = 0) -> Path:
+    """Photo-like test images: smooth gradients, blobs and edges, various sizes, png/jpg/bmp in sub-folders."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        height, width = int(rng.integers(60, 200)), int(rng.integers(60, 200))
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        base = np.stack(
+            [rng.uniform(0, 255) + rng.uniform(-1, 1) * xx + rng.uniform(-1, 1) * yy for _ in range(3)], axis=-1
+        )
+        image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+        draw = ImageDraw.Draw(image)
+        for _ in range(4):
+            x0, y0 = int(rng.integers(0, width - 10)), int(rng.integers(0, height - 10))
+            box = (x0, y0, x0 + int(rng.integers(5, width // 2 + 6)), y0 + int(rng.integers(5, height // 2 + 6)))
+            colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+            (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=colour)
+        noisy = np.asarray(image, dtype=np.float32) + rng.normal(0, 6, (height, width, 3))
+        image = Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8))
+        sub = folder / ("a" if i % 2 else "b")
+        sub.mkdir(exist_ok=True)
+        suffix = (".png", ".jpg", ".bmp")[i % 3]
+        image.save(sub / f"img{i:03d}{suffix}")
+    return folder
+
+
+def mobilenet_v2(input_size: int = 96, alpha: float = 0.35, classes: int = 10, classifier_activation=None):
+    """Keras 3 MobileNetV2 with seeded random weights and batch-norm statistics of real images.
+
+    A freshly initialised network's activations shrink to ~0 layer after layer (BN moving
+    stats are mean 0 / var 1), which makes every output equal and every comparison vacuous.
+    Setting each BN layer's statistics from a batch of images gives activations the spread
+    of a trained network.
+    """
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = keras.applications.MobileNetV2(
+        alpha=alpha, weights=None, input_shape=(input_size, input_size, 3), classes=classes,
+        classifier_activation=classifier_activation,
+    )
+    set_batchnorm_statistics(model, image_batch(input_size, 32))
+    return model
+
+
+def image_batch(size: int, count: int, seed: int = 7) -> np.ndarray:
+    """[count, size, size, 3] images in [-1, 1] with smooth structure (for BN statistics)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    batch = []
+    for _ in range(count):
+        channels = [np.sin(rng.uniform(1, 8) * xx + rng.uniform(0, 6)) * np.cos(rng.uniform(1, 8) * yy) for _ in range(3)]
+        batch.append(np.stack(channels, axis=-1) * rng.uniform(0.3, 1.0) + rng.normal(0, 0.05, (size, size, 3)))
+    return np.clip(np.stack(batch), -1, 1).astype(np.float32)
+
+
+def set_batchnorm_statistics(model, batch: np.ndarray) -> None:
+    import keras
+
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    momenta = [layer.momentum for layer in norms]
+    for layer in norms:
+        layer.momentum = 0.0  # moving stats := this batch's stats
+    model(batch, training=True)
+    for layer, momentum in zip(norms, momenta):
+        layer.momentum = momentum
+
+
+def segmentation_net(size: int = 64, classes: int = 4):
+    """A small encoder-decoder (DeepLab-like head) with softmax per pixel."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(2)
+    inputs = keras.Input((size, size, 3), name="image")
+    x = layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs)
+    x = layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(16, 1, strides=2, activation="relu")(x)
+    x = layers.Conv2D(classes, 1)(x)
+    x = layers.UpSampling2D(4, interpolation="bilinear")(x)
+    outputs = layers.Softmax()(x)
+    return keras.Model(inputs, outputs)
+
+
+def legacy_h5(path: Path) -> Path:
+    """A Keras 2 .h5 with a Python Lambda layer: Keras 3 refuses it, tf-keras reads it."""
+    import tf_keras
+
+    tf_keras.utils.set_random_seed(3)
+    inputs = tf_keras.Input((32, 32, 3))
+    x = tf_keras.layers.Conv2D(8, 3, activation="relu")(inputs)
+    x = tf_keras.layers.Lambda(lambda t: t * 0.5)(x)
+    x = tf_keras.layers.GlobalAveragePooling2D()(x)
+    outputs = tf_keras.layers.Dense(5, activation="softmax")(x)
+    model = tf_keras.Model(inputs, outputs)
+    model.save(path)
+    return path
+
+
+def tf1_graph(folder: Path, dynamic: bool = False) -> dict:
+    """A TF1 classifier graph: frozen .pb and checkpoint, plus a session-free reference function."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    folder.mkdir(parents=True, exist_ok=True)
+    graph = tf.Graph()
+    with graph.as_default():
+        shape = [None, None, None, 3] if dynamic else [None, 48, 48, 3]
+        x = v1.placeholder(tf.float32, shape, name="image")
+        w1 = v1.get_variable("conv1/w", [3, 3, 3, 8], initializer=v1.glorot_uniform_initializer(seed=1))
+        b1 = v1.get_variable("conv1/b", [8], initializer=v1.constant_initializer(0.1))
+        y = tf.nn.relu(tf.nn.conv2d(x, w1, 2, "SAME") + b1)
+        w2 = v1.get_variable("conv2/w", [3, 3, 8, 16], initializer=v1.glorot_uniform_initializer(seed=2))
+        y = tf.nn.relu6(tf.nn.conv2d(y, w2, 2, "SAME"))
+        y = tf.reduce_mean(y, [1, 2])
+        w3 = v1.get_variable("fc/w", [16, 6], initializer=v1.glorot_uniform_initializer(seed=3))
+        logits = tf.matmul(y, w3, name="logits")
+        tf.nn.softmax(logits, name="probs")
+        saver = v1.train.Saver()
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            prefix = saver.save(session, str(folder / "model.ckpt"))
+            frozen = v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), ["probs", "logits"])
+    pb = folder / "frozen.pb"
+    pb.write_bytes(frozen.SerializeToString())
+
+    def reference(batch: np.ndarray) -> dict[str, np.ndarray]:
+        with tf.Graph().as_default() as g, v1.Session(graph=g) as s:
+            v1.import_graph_def(frozen, name="")
+            probs, logits = s.run(["probs:0", "logits:0"], {"image:0": batch})
+        return {"probs": probs, "logits": logits}
+
+    return {"pb": pb, "ckpt": Path(prefix), "reference": reference}
+
+
+def sin_model(folder: Path) -> Path:
+    """A SavedModel with SIN between two convolutions: SIN has no integer kernel in TFLite."""
+    import tensorflow as tf
+
+    class Model(tf.Module):
+        def __init__(self) -> None:
+            self.w1 = tf.Variable(tf.random.stateless_normal([3, 3, 3, 4], [1, 2]) * 0.2)
+            self.w2 = tf.Variable(tf.random.stateless_normal([3, 3, 4, 4], [1, 3]) * 0.2)
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 32, 32, 3], tf.float32)])
+        def __call__(self, x):
+            y = tf.math.sin(tf.nn.conv2d(x, self.w1, 1, "SAME"))
+            return {"out": tf.reduce_mean(tf.nn.conv2d(y, self.w2, 1, "SAME"), [1, 2])}
+
+    model = Model()
+    tf.saved_model.save(model, str(folder), signatures=model.__call__)
+    return folder
+
+
+def dynamic_saved_model(folder: Path) -> Path:
+    """A SavedModel whose image size is dynamic: converting needs --input-shape."""
+    import tensorflow as tf
+
+    class Model(tf.Module):
+        def __init__(self) -> None:
+            self.w = tf.Variable(tf.random.stateless_normal([3, 3, 3, 2], [4, 5]))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32)])
+        def __call__(self, x):
+            return {"out": tf.reduce_mean(tf.nn.conv2d(x, self.w, 1, "SAME"), [1, 2])}
+
+    model = Model()
+    tf.saved_model.save(model, str(folder), signatures=model.__call__)
+    return folder
