@@ -194,7 +194,12 @@ def _open_keras(tf: Any, kind: SourceKind, path: Path, flags: GraphFlags, size: 
 
 
 def _load_keras(path: Path, kind: SourceKind) -> tuple[Any, str]:
+    import zipfile
+
     import keras
+
+    if kind is SourceKind.KERAS and not zipfile.is_zipfile(path):
+        raise SourceError(f"{path}: not a Keras 3 archive (a .keras file is a zip)", "the file is corrupt or truncated; save the model again with model.save('model.keras')")
 
     try:
         return keras.saving.load_model(str(path), compile=False), f"Keras {keras.__version__} (keras.saving.load_model)"
@@ -292,15 +297,18 @@ def _require_graph_flags(path: Path, flags: GraphFlags, graph_def: Any) -> None:
     if flags.inputs and flags.outputs:
         return
     candidates = ""
+    example = "--inputs input --outputs MobilenetV2/Predictions/Reshape_1"
     if graph_def is not None:
         placeholders = [n.name for n in graph_def.node if n.op == "Placeholder"]
         consumed = {i.split(":")[0].lstrip("^") for n in graph_def.node for i in n.input}
         sinks = [n.name for n in graph_def.node if n.name not in consumed and n.op not in ("Const", "NoOp", "Placeholder")]
         candidates = f" (placeholders: {', '.join(placeholders[:5]) or 'none'}; unconsumed nodes: {', '.join(sinks[:5]) or 'none'})"
+        if placeholders and sinks:
+            example = f"--inputs {placeholders[0]} --outputs {','.join(sinks[:4])}"
     missing = " and ".join(o for o, v in (("--inputs", flags.inputs), ("--outputs", flags.outputs)) if not v)
     raise OptionError(
         f"{path}: a TF1 graph needs {missing}{candidates}",
-        "name the input and output tensors, e.g. --inputs input --outputs MobilenetV2/Predictions/Reshape_1 --input-shape 1,224,224,3",
+        f"name the input and output tensors, e.g. {example} (add --input-shape 1,H,W,C if the input size is dynamic)",
     )
 
 

@@ -1,0 +1,204 @@
+"""Bad input: one `error:` line naming the file or option, a `hint:`, exit 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+
+NORM = ["--mean", "127.5", "--std", "127.5"]
+
+
+def assert_bad_input(result, *names: str, out: Path | None = None) -> None:
+    lines = result.err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert result.code == 2, result.err
+    assert len(errors) == 1, result.err
+    assert any(line.startswith("hint: ") for line in lines), result.err
+    assert "Traceback" not in result.err + result.out
+    for name in names:
+        assert name in errors[0], f"{name!r} not named in {errors[0]!r}"
+    if out is not None:
+        assert not out.exists()
+        assert not list(out.parent.glob(f".{out.name}.*")), "temporary file left behind"
+
+
+@pytest.fixture
+def out(tmp_path: Path) -> Path:
+    return tmp_path / "out.tflite"
+
+
+def test_missing_path(tmp_path, out):
+    missing = tmp_path / "nope.keras"
+    assert_bad_input(run_cli("convert", missing, "-o", out), str(missing), out=out)
+
+
+def test_unknown_file_type(tmp_path, out):
+    source = tmp_path / "model.onnx"
+    source.write_bytes(b"\x08\x01")
+    assert_bad_input(run_cli("convert", source, "-o", out), str(source), ".onnx", out=out)
+
+
+def test_folder_that_is_not_a_model(tmp_path, out):
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    assert_bad_input(run_cli("convert", folder, "-o", out), str(folder), out=out)
+
+
+@pytest.mark.parametrize("suffix", [".tflite", ".pb", ".h5", ".keras"])
+def test_corrupt_file(mobilenet, tmp_path, out, suffix):
+    source = tmp_path / f"bad{suffix}"
+    source.write_bytes(os.urandom(64))
+    assert_bad_input(run_cli("convert", source, "-o", out, "--inputs", "x", "--outputs", "y"), str(source), out=out)
+
+
+def test_truncated_tflite(mobilenet, tmp_path, out):
+    _, keras_path = mobilenet
+    good = tmp_path / "good.tflite"
+    assert run_cli("convert", keras_path, "-o", good).code == 0
+    truncated = tmp_path / "truncated.tflite"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    assert_bad_input(run_cli("convert", truncated, "-o", out), str(truncated), out=out)
+    assert_bad_input(run_cli("inspect", truncated), str(truncated))
+
+
+def test_truncated_h5(legacy_h5, tmp_path, out):
+    truncated = tmp_path / "truncated.h5"
+    truncated.write_bytes(legacy_h5.read_bytes()[:2000])
+    assert_bad_input(run_cli("convert", truncated, "-o", out), str(truncated), out=out)
+
+
+def test_truncated_pb(tf1, tmp_path, out):
+    truncated = tmp_path / "truncated.pb"
+    truncated.write_bytes(tf1["pb"].read_bytes()[:300])
+    assert_bad_input(run_cli("convert", truncated, "-o", out, "--inputs", "image", "--outputs", "probs"), str(truncated), out=out)
+
+
+def test_frozen_graph_without_inputs_outputs(tf1, out):
+    result = run_cli("convert", tf1["pb"], "-o", out)
+    assert_bad_input(result, "--inputs", "--outputs", out=out)
+    assert "image" in result.err  # the placeholder is suggested
+
+
+def test_unknown_node_name(tf1, out):
+    assert_bad_input(run_cli("convert", tf1["pb"], "-o", out, "--inputs", "image", "--outputs", "nothing"), "--outputs", "nothing", out=out)
+
+
+def test_checkpoint_without_outputs(tf1, out):
+    assert_bad_input(run_cli("convert", tf1["ckpt"], "-o", out), "--inputs", out=out)
+
+
+def test_dynamic_shape_without_input_shape(dynamic_model, out):
+    assert_bad_input(run_cli("convert", dynamic_model, "-o", out), "dynamic shape", out=out)
+
+
+def test_malformed_input_shape(dynamic_model, out):
+    assert_bad_input(run_cli("convert", dynamic_model, "-o", out, "--input-shape", "1,x,3"), "--input-shape", out=out)
+
+
+def test_int8_without_calibration(mobilenet, out):
+    _, path = mobilenet
+    assert_bad_input(run_cli("convert", path, "-o", out, "-q", "int8", *NORM), "--calibration", out=out)
+
+
+def test_int8_without_normalization(mobilenet, images, out):
+    _, path = mobilenet
+    result = run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", images)
+    assert_bad_input(result, "--mean", "--std", out=out)
+    assert "127.5" in result.err and "255" in result.err  # the usual choices are listed
+
+
+def test_empty_calibration_folder(mobilenet, tmp_path, out):
+    _, path = mobilenet
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("no images here")
+    assert_bad_input(run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", empty, *NORM), "--calibration", str(empty), out=out)
+
+
+def test_calibration_folder_missing(mobilenet, tmp_path, out):
+    _, path = mobilenet
+    assert_bad_input(run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", tmp_path / "nope", *NORM), "--calibration", out=out)
+
+
+def test_only_unreadable_images(mobilenet, tmp_path, out):
+    _, path = mobilenet
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"{i}.png").write_bytes(b"garbage")
+    result = run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", folder, *NORM)
+    assert_bad_input(result, "--calibration", out=out)
+    assert result.err.count("skipped unreadable") == 3
+
+
+def test_io_type_without_int8(mobilenet, out):
+    _, path = mobilenet
+    assert_bad_input(run_cli("convert", path, "-o", out, "--io-type", "uint8"), "--io-type", out=out)
+
+
+def test_edgetpu_with_other_recipe(mobilenet, out):
+    _, path = mobilenet
+    assert_bad_input(run_cli("convert", path, "-o", out, "--target", "edgetpu", "-q", "float16"), "--target edgetpu", out=out)
+
+
+@pytest.mark.parametrize(("option", "value"), [("--mean", "1,2"), ("--std", "1,2,3,4"), ("--std", "0"), ("--mean", "abc")])
+def test_mean_std_wrong(mobilenet, images, out, option, value):
+    _, path = mobilenet
+    values = {"--mean": "127.5", "--std": "127.5", option: value}
+    result = run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", images,
+                     "--mean", values["--mean"], "--std", values["--std"])
+    assert_bad_input(result, option, out=out)
+
+
+def test_output_exists(mobilenet, out):
+    _, path = mobilenet
+    out.write_bytes(b"keep me")
+    result = run_cli("convert", path, "-o", out)
+    assert_bad_input(result, str(out), "exists")
+    assert out.read_bytes() == b"keep me"
+
+
+def test_output_folder_missing(mobilenet, tmp_path):
+    _, path = mobilenet
+    out = tmp_path / "missing" / "m.tflite"
+    assert_bad_input(run_cli("convert", path, "-o", out), str(out), out=out)
+    assert not out.parent.exists()
+
+
+def test_unknown_option_and_bad_choice(mobilenet, out):
+    _, path = mobilenet
+    assert_bad_input(run_cli("convert", path, "-o", out, "--quantize", "int4"), "int4", out=out)
+    assert_bad_input(run_cli("convert", path, "-o", out, "--frobnicate"), "--frobnicate", out=out)
+    assert_bad_input(run_cli("convert", path), "--output")
+
+
+def test_inspect_missing_file(tmp_path):
+    assert_bad_input(run_cli("inspect", tmp_path / "none.tflite"), "none.tflite")
+
+
+def _tflgen(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tflgen", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_subprocess_error_has_no_traceback_and_debug_shows_it(tmp_path):
+    source = tmp_path / "bad.tflite"
+    source.write_bytes(b"\0" * 100)
+    plain = _tflgen("inspect", str(source))
+    assert plain.returncode == 2
+    assert plain.stderr.startswith("error: ") and "hint: " in plain.stderr and "Traceback" not in plain.stderr
+    debug = _tflgen("inspect", str(source), "--debug")
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+
+
+def test_help_does_not_import_tensorflow():
+    code = "import sys; from tflgen.cli import main; main(['convert', '--help']); print('TF' if 'tensorflow' in sys.modules else 'no TF')"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("no TF")
+    assert "--quantize" in result.stdout
