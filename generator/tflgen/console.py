@@ -76,7 +76,7 @@ class Reporter:
         saved = {fd: os.dup(fd) for fd in (1, 2)}
         # Our own console keeps writing to the real stderr while fd 2 points at the buffer.
         live = None
-        if _writes_to_fd(sys.stderr, 2):
+        if self._live_stream is None and _writes_to_fd(sys.stderr, 2):  # nested: keep the outer one
             live = os.fdopen(os.dup(saved[2]), "w", buffering=1)
         with tempfile.TemporaryFile(mode="w+b") as sink:
             for fd in (1, 2):
