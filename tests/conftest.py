@@ -70,3 +70,8 @@ def sin_model(work: Path) -> Path:
 def dynamic_model(work: Path) -> Path:
     return models.dynamic_saved_model(work / "dynamic_model")
 
+
+
+@pytest.fixture(scope="session")
+def ssd_model(work: Path) -> Path:
+    return models.ssd_saved_model(work / "ssd")

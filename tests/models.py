@@ -181,3 +181,67 @@ def dynamic_saved_model(folder: Path) -> Path:
     model = Model()
     tf.saved_model.save(model, str(folder), signatures=model.__call__)
     return folder
+
+
+def detection_postprocess_signature(num_classes: int, max_detections: int = 10, iou: float = 0.5,
+                                    score: float = 0.0, scales: tuple[float, ...] = (10.0, 10.0, 5.0, 5.0)) -> str:
+    """The `experimental_implements` text the converter turns into TFLite_Detection_PostProcess."""
+    attrs = [
+        ("max_detections", "i", max_detections), ("max_classes_per_detection", "i", 1),
+        ("detections_per_class", "i", 100), ("use_regular_nms", "b", "false"),
+        ("nms_score_threshold", "f", f"{score:f}"), ("nms_iou_threshold", "f", f"{iou:f}"),
+        ("y_scale", "f", f"{scales[0]:f}"), ("x_scale", "f", f"{scales[1]:f}"),
+        ("h_scale", "f", f"{scales[2]:f}"), ("w_scale", "f", f"{scales[3]:f}"), ("num_classes", "i", num_classes),
+    ]
+    return " ".join(['name: "TFLite_Detection_PostProcess"'] + [f'attr {{ key: "{k}" value {{ {t}: {v} }} }}' for k, t, v in attrs])
+
+
+def ssd_saved_model(folder: Path, num_classes: int = 3, max_detections: int = 10) -> Path:
+    """A tiny SSD: conv features on a 4x4 grid, 4 anchors per cell (64 in all), box encodings and
+    sigmoid class scores (background first), ending in TFLite_Detection_PostProcess."""
+    import tensorflow as tf
+
+    grid = (np.arange(4) + 0.5) / 4
+    anchors = np.array(
+        [[y, x, size, size] for y in grid for x in grid for size in (0.2, 0.3, 0.4, 0.5)], dtype=np.float32
+    )
+    count = len(anchors)
+
+    class SSD(tf.Module):
+        def __init__(self) -> None:
+            self.w = tf.Variable(tf.random.stateless_normal([3, 3, 3, 8], [1, 1]) * 0.3)
+            self.box = tf.Variable(tf.random.stateless_normal([8, 4 * 4], [1, 2]) * 0.3)
+            self.cls = tf.Variable(tf.random.stateless_normal([8, 4 * (num_classes + 1)], [1, 3]))
+            self.anchors = tf.constant(anchors)
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 32, 32, 3], tf.float32)])
+        def __call__(self, x):
+            features = tf.nn.avg_pool2d(tf.nn.relu(tf.nn.conv2d(x, self.w, 2, "SAME")), 4, 4, "VALID")
+            boxes = tf.reshape(tf.einsum("bhwc,cd->bhwd", features, self.box), [1, count, 4])
+            scores = tf.sigmoid(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, self.cls), [1, count, num_classes + 1]))
+            return self.postprocess(boxes, scores, self.anchors)
+
+        @tf.function(experimental_implements=detection_postprocess_signature(num_classes, max_detections))
+        def postprocess(self, boxes, scores, anchors):
+            # Placeholder body: the converter replaces this function with the custom op.
+            return (tf.zeros([1, max_detections, 4]), tf.zeros([1, max_detections]),
+                    tf.zeros([1, max_detections]), tf.zeros([1]))
+
+    model = SSD()
+    tf.saved_model.save(model, str(folder), signatures=model.__call__)
+    return folder
+
+
+def flex_model(folder: Path) -> Path:
+    """A SavedModel using MatrixDeterminant, which has no TFLite builtin, only a Flex op."""
+    import tensorflow as tf
+
+    class Model(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([1, 8, 8, 3], tf.float32)])
+        def __call__(self, x):
+            y = tf.reduce_mean(x, [1, 2])
+            return {"out": tf.linalg.det(tf.reshape(tf.concat([y, y * y, y + 1.0], 1), [1, 3, 3]))}
+
+    model = Model()
+    tf.saved_model.save(model, str(folder), signatures=model.__call__)
+    return folder

@@ -250,3 +250,45 @@ def test_force_replaces_output(mobilenet, tmp_path):
     assert result.code == 0, result.err
     assert out.read_bytes()[4:8] == b"TFL3"
     assert [p.name for p in tmp_path.iterdir()] == ["m.tflite"]  # no temporary file left behind
+
+
+def test_ssd_keeps_detection_op_with_uint8_input_and_float_outputs(ssd_model, images, tmp_path):
+    out = tmp_path / "ssd.tflite"
+    result = run_cli("convert", ssd_model, "-o", out, "-q", "int8", "--io-type", "uint8", "--calibration", images,
+                     "--calibration-count", 8, *NORM)
+    assert result.code == 0, result.err
+    assert "TFLite_Detection_PostProcess" in result.out and "float32 by design" in result.out
+    detail, outputs = tflite_io(out)
+    assert detail["dtype"] == np.uint8
+    assert [d["dtype"] for d in outputs] == [np.float32] * 4
+    assert sorted(tuple(d["shape"]) for d in outputs) == [(1,), (1, 10), (1, 10), (1, 10, 4)]
+    # It runs in LiteRT and gives sane detections: at most 10, classes in range, scores in 0..1.
+    values = run_tflite(out, sample_inputs(images, 32, count=1)[0])
+    count = int(next(v for v in values if v.shape == (1,))[0])
+    assert 1 <= count <= 10
+    boxes = next(v for v in values if v.shape == (1, 10, 4))[0, :count]
+    assert np.all(boxes[:, 2] >= boxes[:, 0]) and np.all(boxes[:, 3] >= boxes[:, 1])
+    pair = [v[0, :count] for v in values if v.shape == (1, 10)]
+    classes = next(v for v in pair if np.all(v == np.round(v)) and np.all((v >= 0) & (v < 3)))
+    scores = next(v for v in pair if v is not classes)
+    assert np.all((scores > 0) & (scores <= 1)) and np.all(np.diff(scores) <= 0)  # sorted by score
+    import json
+
+    info = json.loads(run_cli("inspect", out, "--json").out)
+    assert info["custom_ops"] == ["TFLite_Detection_PostProcess"]
+    assert {o["producer"] for o in info["outputs"]} == {"TFLite_Detection_PostProcess"}
+
+
+def test_op_without_builtin_needs_select_tf_ops(work, tmp_path):
+    import models
+
+    source = models.flex_model(work / "flex_model")
+    out = tmp_path / "flex.tflite"
+    result = run_cli("convert", source, "-o", out)
+    assert result.code == 2 and "MatrixDeterminant" in result.err and "--select-tf-ops" in result.err and not out.exists()
+    result = run_cli("convert", source, "-o", out, "--select-tf-ops")
+    assert result.code == 0, result.err
+    assert "Flex delegate" in result.out
+    import json
+
+    assert "FlexMatrixDeterminant" in json.loads(run_cli("inspect", out, "--json").out)["custom_ops"]

@@ -61,9 +61,13 @@ def _run_converter(source: SourceModel, request: ConversionRequest, calibration:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         dtypes = {IoType.FLOAT32: tf.float32, IoType.INT8: tf.int8, IoType.UINT8: tf.uint8}
         converter.inference_input_type = dtypes[request.io_type]
-        converter.inference_output_type = dtypes[request.io_type]
-    with reporter.quiet_native():
-        if calibration is not None and request.recipe is Recipe.INT8:
+        # The detection op emits float boxes/classes/scores/count; quantizing them after the op
+        # would only lose precision (a uint8 count, boxes in steps of 1/190).
+        converter.inference_output_type = tf.float32 if source.has_detection_postprocess else dtypes[request.io_type]
+    try:
+        with reporter.quiet_native():
+            if calibration is None or request.recipe is not Recipe.INT8:
+                return converter.convert()
             with reporter.progress("Calibrating", len(calibration.samples)) as advance:
 
                 def representative_dataset():
@@ -72,15 +76,10 @@ def _run_converter(source: SourceModel, request: ConversionRequest, calibration:
                         advance(1)
 
                 converter.representative_dataset = representative_dataset
-                return _convert_or_explain(converter, reporter)
-        return _convert_or_explain(converter, reporter)
-
-
-def _convert_or_explain(converter, reporter: Reporter) -> bytes:  # noqa: ANN001 (TF type)
-    try:
-        return converter.convert()
+                return converter.convert()
     except Exception as exc:  # the converter raises ConverterError, RuntimeError, ValueError...
-        raise explain_converter_error(f"{exc}\n{reporter.native_log}") from exc
+        # Explained after quiet_native has closed, so that its captured log is complete.
+        raise explain_converter_error(f"{exc}\n{reporter.native_log}", request.select_tf_ops) from exc
 
 
 _UNSUPPORTED_OP = re.compile(r"'(?:tf|tfl)\.(\w+)' op is neither a custom op nor a flex op")
@@ -88,7 +87,7 @@ _NOT_QUANTIZABLE = re.compile(r"[Qq]uantization not yet supported for op: '?(\w+
 _LEGALIZE = re.compile(r"failed to legalize operation '(?:tf|tfl)\.(\w+)'")
 
 
-def explain_converter_error(text: str) -> ConversionError:
+def explain_converter_error(text: str, select_tf_ops: bool) -> ConversionError:
     """Known converter failures in plain language; anything else with its first real line."""
     if "lacking min/max data" in text or "min/max" in text and "missing" in text:
         return ConversionError(
@@ -102,6 +101,11 @@ def explain_converter_error(text: str) -> ConversionError:
             "replace those ops in the model, or drop --target edgetpu and pass --allow-float-fallback to keep them in float",
         )
     ops = sorted(set(_UNSUPPORTED_OP.findall(text)) | set(_LEGALIZE.findall(text)))
+    if ops and select_tf_ops:
+        return ConversionError(
+            f"TensorFlow op(s) {', '.join(ops)} have no TFLite builtin and are not available as Flex ops either",
+            "replace them in the model with ops TFLite supports",
+        )
     if ops:
         return ConversionError(
             f"TensorFlow op(s) {', '.join(ops)} have no TFLite builtin",
@@ -116,19 +120,21 @@ def check_result(info: ModelInfo, request: ConversionRequest) -> tuple[str, ...]
     """Compare the real IO dtypes and float ops with the request; return notes worth telling."""
     notes = []
     expected = request.io_type.value if request.recipe is Recipe.INT8 else None
+    detection = DETECTION_POSTPROCESS_OP in info.custom_ops
     wrong = []
     for tensor in info.inputs:
         if expected and tensor.dtype != expected:
             wrong.append(f"input {tensor.name!r} is {tensor.dtype}")
     for tensor in info.outputs:
-        if tensor.producer == DETECTION_POSTPROCESS_OP:
-            continue  # its outputs are float by design (boxes in 0..1, scores, classes, count)
-        if expected and tensor.dtype != expected:
-            wrong.append(f"output {tensor.name!r} is {tensor.dtype}")
-    if DETECTION_POSTPROCESS_OP in info.custom_ops:
-        notes.append(f"{DETECTION_POSTPROCESS_OP} is a custom op that every LiteRT runtime ships; its outputs are float32 by design")
+        # The detection op's outputs are float by design (boxes in 0..1, classes, scores, count).
+        want = "float32" if detection else expected
+        if want and tensor.dtype != want:
+            wrong.append(f"output {tensor.name!r} is {tensor.dtype}, expected {want}")
+    if detection:
+        notes.append(f"{DETECTION_POSTPROCESS_OP} is a custom op that every LiteRT runtime ships")
         if expected and expected != "float32":
-            notes.append(f"the input is {expected}; the detection outputs stay float32, which is correct")
+            dtypes = ", ".join(sorted({t.dtype for t in info.outputs}))
+            notes.append(f"input {expected}; the detection outputs are {dtypes} by design, which is correct")
     unknown_custom = [op for op in info.custom_ops if op != DETECTION_POSTPROCESS_OP and not op.startswith("Flex")]
     if unknown_custom:
         notes.append(f"custom op(s) {', '.join(unknown_custom)} need their own kernel registered in the app")
@@ -142,6 +148,6 @@ def check_result(info: ModelInfo, request: ConversionRequest) -> tuple[str, ...]
             + ("(the Edge TPU then hands everything from the first float op on to the CPU)" if request.integer_only else "to accept float there (slower)")
         )
         raise ConversionError(f"asked for int8 with {request.io_type.value} IO, but the converter kept float: {'; '.join(parts)}", hint)
-    if float_ops:
+    if float_ops or wrong:
         notes.append(f"kept in float (--allow-float-fallback): {', '.join(float_ops + wrong)}")
     return tuple(notes)

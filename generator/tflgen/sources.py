@@ -18,6 +18,7 @@ import numpy as np
 
 from tflgen.console import Reporter, import_tensorflow
 from tflgen.errors import OptionError, SourceError
+from tflgen.recipes import DETECTION_POSTPROCESS_OP
 
 SUPPORTED = "a SavedModel folder, a Keras .keras/.h5 file, a TF1 frozen .pb, a TF1 checkpoint prefix, or a .tflite"
 
@@ -56,7 +57,8 @@ class SourceModel:
     outputs: tuple[TensorSig, ...]
     parameter_count: int
     size_bytes: int
-    function: Any = field(repr=False, compare=False)  # frozen ConcreteFunction, None for .tflite
+    has_detection_postprocess: bool  # ends in TFLite_Detection_PostProcess (its outputs stay float)
+    function: Any = field(repr=False, compare=False)  # ConcreteFunction at the fixed shape, None for .tflite
     keepalive: Any = field(repr=False, compare=False)  # what the function's graph refers to
 
     def predict(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -151,7 +153,8 @@ def _open_tflite(path: Path, size: int, reporter: Reporter) -> SourceModel:
     sig = lambda t: TensorSig(t.name, t.shape, t.dtype)  # noqa: E731
     return SourceModel(
         SourceKind.TFLITE, path, "ai_edge_litert.Interpreter", sig(info.inputs[0]),
-        tuple(sig(t) for t in info.outputs), info.parameter_count, size, None, interpreter,
+        tuple(sig(t) for t in info.outputs), info.parameter_count, size,
+        DETECTION_POSTPROCESS_OP in info.custom_ops, None, interpreter,
     )
 
 
@@ -177,7 +180,9 @@ def _open_saved_model(tf: Any, path: Path, flags: GraphFlags, size: int) -> Sour
     (input_name, spec), = kwargs.items()
     shape = _fixed_shape(tuple(spec.shape.as_list()), flags.input_shape, f"{path} input {input_name!r}")
     function = tf.function(lambda x: signature(**{input_name: x}))
-    return _frozen(tf, SourceKind.SAVED_MODEL, path, f"tf.saved_model.load (signature {name!r})", function, input_name, shape, spec.dtype, None, size, loaded)
+    # Not frozen: freezing inlines functions and drops `experimental_implements` composites such
+    # as TFLite_Detection_PostProcess; the converter freezes SavedModel variables itself.
+    return _traced(tf, SourceKind.SAVED_MODEL, path, f"tf.saved_model.load (signature {name!r})", function, input_name, shape, spec.dtype, None, size, loaded, freeze=False)
 
 
 def _open_keras(tf: Any, kind: SourceKind, path: Path, flags: GraphFlags, size: int) -> SourceModel:
@@ -190,7 +195,8 @@ def _open_keras(tf: Any, kind: SourceKind, path: Path, flags: GraphFlags, size: 
     shape = _fixed_shape(raw_shape, flags.input_shape, f"{path} input")
     input_name = getattr(keras_input, "name", "input").split(":")[0] or "input"
     function = tf.function(lambda x: model(x, training=False))
-    return _frozen(tf, kind, path, loader, function, input_name, shape, tf.as_dtype(keras_input.dtype), int(model.count_params()), size, model)
+    # Frozen: the converter can't lift Keras 3 variables from a traced call (READ_VARIABLE fails).
+    return _traced(tf, kind, path, loader, function, input_name, shape, tf.as_dtype(keras_input.dtype), int(model.count_params()), size, model, freeze=True)
 
 
 def _load_keras(path: Path, kind: SourceKind) -> tuple[Any, str]:
@@ -290,7 +296,7 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
         raise SourceError(f"{path}: cannot import the graph: {_first_line(exc)}", "check --inputs/--outputs/--input-shape against the graph") from exc
     params = _graph_parameter_count(tf, graph_def)
     outputs = tuple(TensorSig(n, _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for n, t in zip(output_names, function.outputs))
-    return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, function, wrapped)
+    return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, False, function, wrapped)
 
 
 def _require_graph_flags(path: Path, flags: GraphFlags, graph_def: Any) -> None:
@@ -320,21 +326,32 @@ def _check_nodes_exist(path: Path, graph_def: Any, flags: GraphFlags) -> None:
                 raise OptionError(f"{option} {value!r}: no such node in {path}", "node names are case-sensitive; list them with TensorBoard or Netron")
 
 
-def _frozen(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, input_name: str, shape: tuple[int, ...], dtype: Any, params: int | None, size: int, keepalive: Any) -> SourceModel:
+def _traced(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, input_name: str, shape: tuple[int, ...], dtype: Any, params: int | None, size: int, keepalive: Any, freeze: bool) -> SourceModel:
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     safe_name = re.sub(r"[^A-Za-z0-9_.\-/]", "_", input_name) or "input"
     try:
         concrete = function.get_concrete_function(tf.TensorSpec(shape, dtype, name=safe_name))
-        frozen = convert_variables_to_constants_v2(concrete)
+        if freeze:
+            concrete = convert_variables_to_constants_v2(concrete)
     except Exception as exc:
         raise SourceError(f"{path}: cannot trace the model at input shape {list(shape)}: {_first_line(exc)}", "check --input-shape; the model must accept a batch of one image") from exc
     if params is None:
-        params = _graph_parameter_count(tf, frozen.graph.as_graph_def())
+        params = sum(int(np.prod(v.shape)) for v in concrete.variables if v.dtype.is_floating) or _graph_parameter_count(tf, concrete.graph.as_graph_def())
     outputs = tuple(
-        TensorSig(t.name.split(":")[0], _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for t in frozen.outputs
+        TensorSig(t.name.split(":")[0], _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for t in concrete.outputs
     )
-    return SourceModel(kind, path, loader, TensorSig(safe_name, shape, np.dtype(dtype.as_numpy_dtype).name), outputs, params, size, frozen, keepalive)
+    return SourceModel(
+        kind, path, loader, TensorSig(safe_name, shape, np.dtype(dtype.as_numpy_dtype).name), outputs, params, size,
+        _implements_detection_postprocess(concrete.graph.as_graph_def()), concrete, keepalive,
+    )
+
+
+def _implements_detection_postprocess(graph_def: Any) -> bool:
+    """Whether a function in the graph is the composite the converter turns into the custom op."""
+    return any(
+        "_implements" in f.attr and DETECTION_POSTPROCESS_OP in str(f.attr["_implements"]) for f in graph_def.library.function
+    )
 
 
 def _fixed_shape(declared: tuple[int | None, ...] | None, given: tuple[int, ...] | None, what: str) -> tuple[int, ...]:
