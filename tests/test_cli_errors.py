@@ -202,3 +202,20 @@ def test_help_does_not_import_tensorflow():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("no TF")
     assert "--quantize" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("log", "named", "hint"),
+    [
+        ("RuntimeError: Quantization not yet supported for op: 'SIN'.", "SIN", "--allow-float-fallback"),
+        ("error: 'tf.MatrixDeterminant' op is neither a custom op nor a flex op", "MatrixDeterminant", "--select-tf-ops"),
+        ("tensor 'conv/BiasAdd' is lacking min/max data, which is required for full integer", "min/max", "calibrat"),
+        ("something new went wrong\nerror: cannot fold", "cannot fold", "--verbose"),
+    ],
+)
+def test_converter_failures_in_plain_language(log, named, hint):
+    """Converter messages as the converter prints them, mapped to an error and a hint."""
+    from tflgen.convert import explain_converter_error
+
+    error = explain_converter_error(log, select_tf_ops=False)
+    assert named in error.message and hint in error.hint

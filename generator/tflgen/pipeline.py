@@ -122,8 +122,9 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
                 "Calibrating on RANDOM images (--allow-random-calibration): the model runs, "
                 "but its int8 accuracy is UNKNOWN. Calibrate with real images before shipping."
             )
-    elif options.mean is not None and options.std is not None and len(source.input.shape) == 4:
-        normalization = Normalization.parse(options.mean, options.std, source.input.shape[3])
+    elif options.mean is not None or options.std is not None:
+        _, _, channels = image_layout(source.input.shape)
+        normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "the input")
 
     conversion = convert(source, request, calibration, reporter)
     write_file_atomic(options.output, conversion.content)

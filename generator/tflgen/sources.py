@@ -375,17 +375,13 @@ def _shape_tuple(shape: Any) -> tuple[int, ...]:
 
 
 def _graph_parameter_count(tf: Any, graph_def: Any) -> int:
-    total = 0
-    for node in graph_def.node:
-        if node.op == "Const" and tf.as_dtype(node.attr["dtype"].type).is_floating:
-            dims = node.attr["value"].tensor.tensor_shape.dim
-            total += int(np.prod([d.size for d in dims])) if dims else 0
-    for function in graph_def.library.function:
-        for node in function.node_def:
-            if node.op == "Const" and tf.as_dtype(node.attr["dtype"].type).is_floating:
-                dims = node.attr["value"].tensor.tensor_shape.dim
-                total += int(np.prod([d.size for d in dims])) if dims else 0
-    return total
+    """Elements of the float constants in a graph and its functions (the weights, once frozen)."""
+    nodes = [*graph_def.node, *(node for function in graph_def.library.function for node in function.node_def)]
+    return sum(
+        int(np.prod([d.size for d in node.attr["value"].tensor.tensor_shape.dim]))
+        for node in nodes
+        if node.op == "Const" and tf.as_dtype(node.attr["dtype"].type).is_floating and node.attr["value"].tensor.tensor_shape.dim
+    )
 
 
 def _node_name(name: str) -> str:
