@@ -17,12 +17,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import models  # noqa: E402  (the same builders the tests use)
 
+from tflgen.console import Reporter  # noqa: E402
+
 
 def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "demo")
     out.mkdir(parents=True, exist_ok=True)
     models.write_images(out / "images", 32)
-    models.mobilenet_v2().save(out / "model.keras")
+    with Reporter().quiet_native():  # TensorFlow's start-up log
+        models.mobilenet_v2().save(out / "model.keras")
     print(f"wrote {out / 'model.keras'} and {out / 'images'}/ (untrained demo model)")
 
 

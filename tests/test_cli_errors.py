@@ -219,3 +219,8 @@ def test_converter_failures_in_plain_language(log, named, hint):
 
     error = explain_converter_error(log, select_tf_ops=False)
     assert named in error.message and hint in error.hint
+
+
+def test_missing_checkpoint_meta(tmp_path, out):
+    meta = tmp_path / "model.ckpt.meta"
+    assert_bad_input(run_cli("convert", meta, "-o", out, "--inputs", "x", "--outputs", "y"), str(meta), out=out)

@@ -77,6 +77,8 @@ def detect_kind(path: Path) -> tuple[SourceKind, Path]:
     """The kind of source a path is, and the path to open (a checkpoint's prefix)."""
     checkpoint = _checkpoint_prefix(path)
     if checkpoint is not None:
+        if not any(checkpoint.with_name(checkpoint.name + s).is_file() for s in (".index", ".meta")):
+            raise SourceError(f"{path}: no checkpoint files {checkpoint}.index/.meta", f"tflgen takes {SUPPORTED}")
         return SourceKind.CHECKPOINT, checkpoint
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder", f"tflgen takes {SUPPORTED}")
@@ -118,7 +120,7 @@ def _checkpoint_prefix(path: Path) -> Path | None:
 
 def open_source(path: Path, flags: GraphFlags, reporter: Reporter) -> SourceModel:
     kind, target = detect_kind(path)
-    size = _size_on_disk(target if kind is not SourceKind.CHECKPOINT else target.parent, kind, target)
+    size = _size_on_disk(kind, target)
     if kind is SourceKind.TFLITE:
         return _open_tflite(target, size, reporter)
     tf = import_tensorflow(reporter)
@@ -134,12 +136,14 @@ def open_source(path: Path, flags: GraphFlags, reporter: Reporter) -> SourceMode
         return _from_graph_def(tf, kind, target, graph_def, flags, size, "tf.compat.v1.train.import_meta_graph + restore")
 
 
-def _size_on_disk(root: Path, kind: SourceKind, target: Path) -> int:
+def _size_on_disk(kind: SourceKind, target: Path) -> int:
     if kind is SourceKind.CHECKPOINT:
-        return sum(p.stat().st_size for p in root.glob(target.name + ".*") if p.is_file())
-    if root.is_dir():
-        return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    return root.stat().st_size
+        files = target.parent.glob(target.name + ".*")
+    elif target.is_dir():
+        files = target.rglob("*")
+    else:
+        return target.stat().st_size
+    return sum(p.stat().st_size for p in files if p.is_file())
 
 
 def _open_tflite(path: Path, size: int, reporter: Reporter) -> SourceModel:
