@@ -277,6 +277,9 @@ def test_ssd_keeps_detection_op_with_uint8_input_and_float_outputs(ssd_model, im
     info = json.loads(run_cli("inspect", out, "--json").out)
     assert info["custom_ops"] == ["TFLite_Detection_PostProcess"]
     assert {o["producer"] for o in info["outputs"]} == {"TFLite_Detection_PostProcess"}
+    # The op's own output order is fixed (boxes, classes, scores, count) whatever order the model lists them in.
+    by_position = {o["producer_output"]: o["shape"] for o in info["outputs"]}
+    assert by_position == {0: [1, 10, 4], 1: [1, 10], 2: [1, 10], 3: [1]}
 
 
 def test_op_without_builtin_needs_select_tf_ops(work, tmp_path):

@@ -33,6 +33,7 @@ class TensorInfo:
     scale: float  # 0.0 when not quantized; per-axis tensors report their first scale
     zero_point: int
     producer: str | None  # op type that writes this tensor (None for graph inputs)
+    producer_output: int | None  # which of that op's outputs it is (tells detection classes from scores)
 
     @property
     def quantized(self) -> bool:
@@ -69,6 +70,7 @@ class ModelInfo:
         tensor = lambda t: {  # noqa: E731
             "name": t.name, "shape": list(t.shape), "dtype": t.dtype,
             "scale": t.scale, "zero_point": t.zero_point, "producer": t.producer,
+            "producer_output": t.producer_output,
         }
         return {
             "size_bytes": self.size_bytes,
@@ -131,7 +133,7 @@ def _read(content: bytes) -> ModelInfo:
         return buffer.DataLength() > 0 or buffer.Offset() > 1
 
     constant = [has_data(t) for t in tensors]
-    producers: dict[int, str] = {}
+    producers: dict[int, tuple[str, int]] = {}
     op_counter: Counter[str] = Counter()
     float_counter: Counter[str] = Counter()
     custom: set[str] = set()
@@ -142,8 +144,8 @@ def _read(content: bytes) -> ModelInfo:
         if is_custom:
             custom.add(name)
         outputs = [op.Outputs(j) for j in range(op.OutputsLength())]
-        for index in outputs:
-            producers[index] = name
+        for position, index in enumerate(outputs):
+            producers[index] = (name, position)
         if name not in _BOUNDARY_OPS and name != DETECTION_POSTPROCESS_OP and any(
             index >= 0 and dtypes[index] == "float32" for index in outputs
         ):
@@ -159,7 +161,7 @@ def _read(content: bytes) -> ModelInfo:
             zero_point = int(q.ZeroPoint(0)) if q.ZeroPointLength() > 0 else 0
         return TensorInfo(
             index, (tensor.Name() or b"").decode(), tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else (),
-            dtypes[index], scale, zero_point, producers.get(index),
+            dtypes[index], scale, zero_point, *producers.get(index, (None, None)),
         )
 
     weight_bytes: Counter[str] = Counter()

@@ -22,7 +22,7 @@ def _tensor(t: TensorInfo) -> str:
 
 
 def _output(t: TensorInfo, info: ModelInfo) -> str:
-    return _tensor(t) + (f" ← {t.producer}" if t.producer in info.custom_ops else "")
+    return _tensor(t) + (f" ← {t.producer}:{t.producer_output}" if t.producer in info.custom_ops else "")
 
 
 def _ops(pairs: tuple[tuple[str, int], ...], limit: int = 8) -> str:
