@@ -11,11 +11,13 @@ import numpy as np
 from tflgen.console import Reporter
 from tflgen.errors import CalibrationError, OptionError
 from tflgen.recipes import IoType, Recipe, Target
-from tflgen.reference import USUAL_NORMALIZATIONS, Normalization
+from tflgen.reference import Normalization, resolve_normalization
 
 if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
     from tflgen.convert import Conversion, ConversionRequest
+    from tflgen.metadata import ModelInfoText, ModelMetadata
     from tflgen.sources import SourceModel
+    from tflgen.spec import ModelSpec, SpecOptions
 
 
 @dataclass(frozen=True)
@@ -74,21 +76,6 @@ def resolve_request(options: ConvertOptions) -> ConversionRequest:
     return ConversionRequest(recipe, io_type or IoType.FLOAT32, integer_only, options.select_tf_ops, options.allow_float_fallback)
 
 
-def resolve_normalization(mean: str | None, std: str | None, channels: int, dtype: str, needed_for: str) -> Normalization | None:
-    """The user's mean/std, or None for a raw-pixel (integer) input. Never guessed for float input."""
-    if mean is None and std is None:
-        if dtype != "float32":
-            return None  # integer input takes raw pixels
-        raise OptionError(
-            f"{needed_for} needs the model's input normalization (--mean and --std)",
-            "tflgen never guesses it; the usual choices: " + "; ".join(USUAL_NORMALIZATIONS),
-        )
-    if mean is None or std is None:
-        given, missing = ("--mean", "--std") if std is None else ("--std", "--mean")
-        raise OptionError(f"{given} given without {missing}", "pass both, e.g. --mean 127.5 --std 127.5")
-    return Normalization.parse(mean, std, channels)
-
-
 def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     from tflgen.calibration import image_layout, load_calibration, random_calibration
     from tflgen.convert import convert
@@ -130,3 +117,46 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     write_file_atomic(options.output, conversion.content)
     return ConvertResult(options, source, request, conversion, normalization, calibration.origin if calibration else None)
 
+
+
+@dataclass(frozen=True)
+class MetadataOptions:
+    model: Path
+    output: Path
+    spec: SpecOptions
+    text: ModelInfoText
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class MetadataResult:
+    spec: ModelSpec
+    metadata: ModelMetadata
+    files: tuple[str, ...]
+    replaced: bool
+    size_bytes: int
+
+
+def add_metadata(options: MetadataOptions, reporter: Reporter) -> MetadataResult:
+    from tflgen.errors import SourceError
+    from tflgen.metadata import metadata_for_spec, read_metadata, write_metadata
+    from tflgen.outputs import check_output_file, write_file_atomic
+    from tflgen.spec import build_spec
+    from tflgen.tflite_info import read_model
+
+    if not options.model.is_file():
+        raise SourceError(f"{options.model}: no such file", "give the path of a .tflite file")
+    if options.output.resolve() != options.model.resolve():
+        check_output_file(options.output, options.force)
+    elif not options.force:
+        raise OptionError(f"--output {options.output} is the input model", "pass --force to rewrite the model in place, or choose another path")
+    content = options.model.read_bytes()
+    info = read_model(content, str(options.model))
+    spec = build_spec(info, options.spec, "the metadata")
+    replaced = read_metadata(content, str(options.model)) is not None
+    if replaced:
+        reporter.warn(f"{options.model} already has metadata; it is replaced")
+    metadata, files = metadata_for_spec(spec, options.text)
+    written = write_metadata(content, metadata, files)
+    write_file_atomic(options.output, written)
+    return MetadataResult(spec, metadata, tuple(sorted(files)), replaced, len(written))

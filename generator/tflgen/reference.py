@@ -39,6 +39,21 @@ class Normalization:
         return f"mean {_fmt(self.mean)}, std {_fmt(self.std)}"
 
 
+def resolve_normalization(mean: str | None, std: str | None, channels: int, dtype: str, needed_for: str) -> Normalization | None:
+    """The user's mean/std, or None for a raw-pixel (integer) input. Never guessed for a float input."""
+    if mean is None and std is None:
+        if dtype != "float32":
+            return None  # integer input takes raw pixels
+        raise OptionError(
+            f"{needed_for} needs the model's input normalization (--mean and --std)",
+            "tflgen never guesses it; the usual choices: " + "; ".join(USUAL_NORMALIZATIONS),
+        )
+    if mean is None or std is None:
+        given, missing = ("--mean", "--std") if std is None else ("--std", "--mean")
+        raise OptionError(f"{given} given without {missing}", "pass both, e.g. --mean 127.5 --std 127.5")
+    return Normalization.parse(mean, std, channels)
+
+
 def _fmt(values: Sequence[float]) -> str:
     return ",".join(f"{v:g}" for v in values)
 
@@ -51,6 +66,8 @@ def _per_channel(option: str, text: str, channels: int, nonzero: bool = False) -
             f"{option} {text!r} is not a number or a comma-separated list of numbers",
             f"give one value for all channels or {channels} comma-separated values, e.g. {option} 127.5",
         ) from None
+    # Kept as float32, the precision every stage (and the metadata) computes and stores them in.
+    values = tuple(float(np.float32(v)) for v in values)
     if len(values) == 1:
         values = values * channels
     if len(values) != channels:
@@ -138,3 +155,25 @@ def image_to_input(
         raise ValueError("an integer input with a normalization needs its quantization")
     scale, zero_point = quantization
     return quantize(normalize(pixels, normalization), scale, zero_point, dtype)[None]
+
+
+# ---------------------------------------------------------------- post-processing
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits.astype(np.float32) - np.max(logits)
+    exp = np.exp(shifted)
+    return (exp / np.sum(exp)).astype(np.float32)
+
+
+def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best (class, score), highest first; equal scores keep the lower class first."""
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [(int(i), float(scores[i])) for i in order]
+
+
+def argmax_mask(scores: np.ndarray) -> np.ndarray:
+    """[H, W, C] scores to an [H, W] class map; ties go to the lowest class index (numpy's argmax rule)."""
+    if scores.shape[-1] == 1:
+        return (scores[..., 0] > 0.5).astype(np.int32)  # one channel: foreground probability
+    return np.argmax(scores, axis=-1).astype(np.int32)

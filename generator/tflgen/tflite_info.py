@@ -34,6 +34,8 @@ class TensorInfo:
     zero_point: int
     producer: str | None  # op type that writes this tensor (None for graph inputs)
     producer_output: int | None  # which of that op's outputs it is (tells detection classes from scores)
+    origin: str | None  # the producing op once QUANTIZE/DEQUANTIZE at the model's edges are looked through
+    origin_output: int | None
 
     @property
     def quantized(self) -> bool:
@@ -57,6 +59,11 @@ class ModelInfo:
     weight_bytes: tuple[tuple[str, int], ...]  # constant tensor bytes per dtype
     parameter_count: int
     metadata_names: tuple[str, ...]
+    detection_options: tuple[tuple[str, Any], ...]  # TFLite_Detection_PostProcess custom options, sorted
+
+    @property
+    def detection(self) -> dict[str, Any]:
+        return dict(self.detection_options)
 
     @property
     def has_metadata(self) -> bool:
@@ -70,7 +77,7 @@ class ModelInfo:
         tensor = lambda t: {  # noqa: E731
             "name": t.name, "shape": list(t.shape), "dtype": t.dtype,
             "scale": t.scale, "zero_point": t.zero_point, "producer": t.producer,
-            "producer_output": t.producer_output,
+            "producer_output": t.producer_output, "origin": t.origin, "origin_output": t.origin_output,
         }
         return {
             "size_bytes": self.size_bytes,
@@ -84,6 +91,7 @@ class ModelInfo:
             "weight_bytes": dict(self.weight_bytes),
             "parameter_count": self.parameter_count,
             "metadata": {"present": self.has_metadata, "entries": list(self.metadata_names)},
+            "detection_options": self.detection,
         }
 
 
@@ -134,6 +142,8 @@ def _read(content: bytes) -> ModelInfo:
 
     constant = [has_data(t) for t in tensors]
     producers: dict[int, tuple[str, int]] = {}
+    first_input: dict[int, int] = {}  # tensor -> first input tensor of the op that writes it
+    detection_options: dict[str, Any] = {}
     op_counter: Counter[str] = Counter()
     float_counter: Counter[str] = Counter()
     custom: set[str] = set()
@@ -146,11 +156,23 @@ def _read(content: bytes) -> ModelInfo:
         outputs = [op.Outputs(j) for j in range(op.OutputsLength())]
         for position, index in enumerate(outputs):
             producers[index] = (name, position)
+            if op.InputsLength() > 0:
+                first_input[index] = op.Inputs(0)
+        if name == DETECTION_POSTPROCESS_OP and op.CustomOptionsLength() > 0:
+            from flatbuffers import flexbuffers
+
+            detection_options = dict(flexbuffers.Loads(op.CustomOptionsAsNumpy().tobytes()))
         if name not in _BOUNDARY_OPS and name != DETECTION_POSTPROCESS_OP and any(
             index >= 0 and dtypes[index] == "float32" for index in outputs
         ):
             float_counter[name] += 1
     integer = any(dtypes[i] in _INTEGER_ACTIVATIONS and not constant[i] for i in range(len(tensors)))
+
+    def origin(index: int) -> tuple[str | None, int | None]:
+        seen = 0
+        while index in producers and producers[index][0] in _BOUNDARY_OPS and index in first_input and seen < 8:
+            index, seen = first_input[index], seen + 1
+        return producers.get(index, (None, None))
 
     def info(index: int) -> TensorInfo:
         tensor = tensors[index]
@@ -161,7 +183,7 @@ def _read(content: bytes) -> ModelInfo:
             zero_point = int(q.ZeroPoint(0)) if q.ZeroPointLength() > 0 else 0
         return TensorInfo(
             index, (tensor.Name() or b"").decode(), tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else (),
-            dtypes[index], scale, zero_point, *producers.get(index, (None, None)),
+            dtypes[index], scale, zero_point, *producers.get(index, (None, None)), *origin(index),
         )
 
     weight_bytes: Counter[str] = Counter()
@@ -186,6 +208,7 @@ def _read(content: bytes) -> ModelInfo:
         weight_bytes=tuple(sorted(weight_bytes.items())),
         parameter_count=params,
         metadata_names=metadata,
+        detection_options=tuple(sorted((k, v) for k, v in detection_options.items())),
     )
 
 

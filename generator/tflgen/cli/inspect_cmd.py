@@ -18,8 +18,11 @@ def inspect(
     debug: opt.Debug = False,
 ) -> int:
     """Describe a .tflite: IO and quantization, ops, float ops, custom ops, metadata."""
+    import dataclasses
     import json
     import sys
+
+    from tflgen.metadata import read_metadata
 
     from tflgen.cli.summary import print_model_info
     from tflgen.console import Reporter
@@ -28,10 +31,14 @@ def inspect(
 
     if not model.is_file():
         raise SourceError(f"{model}: no such file", "give the path of a .tflite file")
-    info = read_model(model.read_bytes(), str(model))
+    content = model.read_bytes()
+    info = read_model(content, str(model))
+    metadata = read_metadata(content, str(model))
     reporter = Reporter()
     if as_json:
-        sys.stdout.write(json.dumps({"path": str(model), **info.to_json()}, indent=2) + "\n")
+        data = {"path": str(model), **info.to_json()}
+        data["metadata"]["content"] = dataclasses.asdict(metadata) if metadata else None
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
-        print_model_info(str(model), info, reporter)
+        print_model_info(str(model), info, reporter, metadata)
     return 0

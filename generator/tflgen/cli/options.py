@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from tflgen.errors import OptionError
+from tflgen.spec import ColorOrder, ResizeMode, Task  # light: no TensorFlow
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log output.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the traceback of errors.")]
@@ -52,3 +53,26 @@ def shape(text: str | None) -> tuple[int, ...] | None:
     if not dims or any(d < 1 for d in dims):
         raise OptionError(f"--input-shape {text!r} is not a list of positive integers", "write it like 1,224,224,3 (NHWC, batch 1)")
     return dims
+
+
+
+TaskOption = Annotated[
+    Optional[Task],
+    typer.Option("--task", help="classification, detection or segmentation (default: read from the outputs).", rich_help_panel="Model", show_default=False),
+]
+Labels = Annotated[
+    Optional[Path],
+    typer.Option("--labels", help="Labels file, UTF-8, one label per line.", rich_help_panel="Model", show_default=False),
+]
+LabelOffset = Annotated[
+    Optional[int],
+    typer.Option("--label-offset", help="Label of class i is line i+offset: 1 when the file starts with a background/??? row, -1 when the model has a background class the file lacks.", rich_help_panel="Model", show_default=False),
+]
+Color = Annotated[
+    Optional[ColorOrder],
+    typer.Option("--color", help="Channel order the model expects (default rgb, gray for 1 channel).", rich_help_panel="Input", show_default=False),
+]
+Resize = Annotated[
+    ResizeMode,
+    typer.Option("--resize", help="How the app fits camera frames to the input size.", rich_help_panel="Input"),
+]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rich.table import Table
 
 from tflgen.console import Reporter
-from tflgen.pipeline import ConvertResult
+from tflgen.metadata import ModelMetadata, TensorMetadata
+from tflgen.pipeline import ConvertResult, MetadataResult
 from tflgen.tflite_info import ModelInfo, TensorInfo
 
 
@@ -65,7 +66,53 @@ def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
     reporter.out.print(table)
 
 
-def print_model_info(path: str, info: ModelInfo, reporter: Reporter) -> None:
+def _floats(values: tuple[float, ...] | None) -> str:
+    return ",".join(f"{v:.6g}" for v in values) if values else "-"
+
+
+def _tensor_metadata(t: TensorMetadata) -> str:
+    parts = [t.name, t.content or "no content"]
+    if t.color_space:
+        parts.append(t.color_space.lower())
+    if t.mean is not None:
+        parts.append(f"mean {_floats(t.mean)} std {_floats(t.std)}")
+    if t.stats_min is not None or t.stats_max is not None:
+        parts.append(f"range {_floats(t.stats_min)}..{_floats(t.stats_max)}")
+    if t.box_index is not None:
+        parts.append(f"box {t.box_type} {t.coordinate_type} index {list(t.box_index)}")
+    parts += [f"{f.name} ({f.type})" for f in t.files]
+    return ", ".join(parts)
+
+
+def add_metadata_rows(table: Table, metadata: ModelMetadata) -> None:
+    table.add_row("metadata", f"{metadata.name} — {metadata.description} (min parser {metadata.min_parser_version})")
+    for t in metadata.inputs:
+        table.add_row("  input", _tensor_metadata(t))
+    for t in metadata.outputs:
+        table.add_row("  output", _tensor_metadata(t))
+    for name, members in metadata.output_groups:
+        table.add_row("  group", f"{name}: {', '.join(members)}")
+    if metadata.packed_files:
+        table.add_row("  files", ", ".join(metadata.packed_files))
+
+
+def print_metadata_result(output: object, result: MetadataResult, reporter: Reporter) -> None:
+    spec = result.spec
+    table = Table(title=f"Metadata written to {output}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("task", spec.task.value + (" (replaced existing metadata)" if result.replaced else ""))
+    table.add_row("input", f"{spec.input.width}x{spec.input.height} {spec.input.color.value} {spec.input.dtype}, "
+                  + (spec.input.normalization.describe() if spec.input.normalization else "raw pixels"))
+    for o in spec.outputs:
+        table.add_row("output", f"#{o.index} {o.role.value} {list(o.shape)} {o.dtype}")
+    table.add_row("labels", f"{len(spec.class_labels())} for {spec.num_classes} classes" + (f" (offset {spec.label_offset})" if spec.label_offset else "") if spec.labels else "none")
+    add_metadata_rows(table, result.metadata)
+    table.add_row("size", f"{_size(result.size_bytes)}")
+    reporter.out.print(table)
+
+
+def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: ModelMetadata | None = None) -> None:
     table = Table(title=path, show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -80,5 +127,8 @@ def print_model_info(path: str, info: ModelInfo, reporter: Reporter) -> None:
     if info.integer_activations:
         table.add_row("ops in float", _ops(info.float_ops, limit=100) if info.float_ops else "none")
     table.add_row("custom ops", ", ".join(info.custom_ops) or "none")
-    table.add_row("metadata", "present" if info.has_metadata else "none (add it with 'tflgen metadata')")
+    if metadata is not None:
+        add_metadata_rows(table, metadata)
+    else:
+        table.add_row("metadata", "none (add it with 'tflgen metadata')")
     reporter.out.print(table)

@@ -1,0 +1,312 @@
+"""`ModelSpec`: what a .tflite expects and emits, the one description every later stage uses.
+
+Output roles come from shapes, dtypes and the ops that produce the outputs, never from output
+order or tensor names: converted SSDs list their four detection outputs in scrambled order,
+so detection outputs are told apart by which output of `TFLite_Detection_PostProcess` they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from tflgen.errors import OptionError, SourceError
+from tflgen.recipes import DETECTION_POSTPROCESS_OP
+from tflgen.reference import Normalization, resolve_normalization
+from tflgen.tflite_info import ModelInfo, TensorInfo
+
+SPEC_VERSION = 1
+
+
+class Task(StrEnum):
+    CLASSIFICATION = "classification"
+    DETECTION = "detection"
+    SEGMENTATION = "segmentation"
+
+
+class Role(StrEnum):
+    LOGITS = "logits"  # classification, before softmax
+    PROBABILITIES = "probabilities"  # classification, after softmax/sigmoid
+    BOXES = "boxes"  # detection [1, N, 4] ymin, xmin, ymax, xmax in 0..1
+    CLASSES = "classes"  # detection [1, N] class index as float
+    SCORES = "scores"  # detection [1, N]
+    COUNT = "count"  # detection [1] number of valid detections
+    MASK = "mask"  # segmentation [1, H, W, C] per-class scores (C == 1: foreground probability)
+    LABEL_MAP = "label_map"  # segmentation [1, H, W] class index per pixel
+
+
+class ColorOrder(StrEnum):
+    RGB = "rgb"
+    BGR = "bgr"
+    GRAY = "gray"
+
+
+class ResizeMode(StrEnum):
+    STRETCH = "stretch"
+    LETTERBOX = "letterbox"
+    CENTER_CROP = "center-crop"
+
+
+# The fixed output order of TFLite_Detection_PostProcess (see the op's kernel).
+DETECTION_OUTPUT_ROLES = (Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT)
+
+
+@dataclass(frozen=True)
+class Quantization:
+    scale: float
+    zero_point: int
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    name: str
+    height: int
+    width: int
+    channels: int
+    dtype: str  # float32, uint8 or int8
+    quantization: Quantization | None
+    color: ColorOrder
+    normalization: Normalization | None  # None: the input takes raw pixels
+    resize: ResizeMode
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (1, self.height, self.width, self.channels)
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    name: str
+    index: int  # position among the model's outputs (what the interpreter calls output i)
+    role: Role
+    shape: tuple[int, ...]
+    dtype: str
+    quantization: Quantization | None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    task: Task
+    input: InputSpec
+    outputs: tuple[OutputSpec, ...]
+    labels: tuple[str, ...]
+    # label of model class i is labels[i + label_offset]: 1 when the file starts with a
+    # background/"???" row the model's classes don't have, -1 when the model has a background
+    # class the file doesn't list.
+    label_offset: int
+    num_classes: int
+
+    def output(self, role: Role) -> OutputSpec:
+        for output in self.outputs:
+            if output.role is role:
+                return output
+        raise KeyError(role)
+
+    def has(self, role: Role) -> bool:
+        return any(o.role is role for o in self.outputs)
+
+    def label(self, class_index: int) -> str:
+        position = class_index + self.label_offset
+        return self.labels[position] if 0 <= position < len(self.labels) else f"class {class_index}"
+
+    def class_labels(self) -> tuple[str, ...]:
+        """One label per model class index, as metadata readers expect them."""
+        return tuple(self.label(i) for i in range(self.num_classes)) if self.labels else ()
+
+    def canonical(self) -> ModelSpec:
+        """The same spec with labels aligned to class indices (offset 0), as metadata stores them."""
+        return replace(self, labels=self.class_labels(), label_offset=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        i = self.input
+        data: dict[str, Any] = {
+            "version": SPEC_VERSION,
+            "task": self.task.value,
+            "input": {
+                "name": i.name, "height": i.height, "width": i.width, "channels": i.channels, "dtype": i.dtype,
+                "color": i.color.value, "resize": i.resize.value,
+            },
+            "outputs": [],
+            "labels": {"offset": self.label_offset, "num_classes": self.num_classes, "names": list(self.labels)},
+        }
+        if i.quantization is not None:
+            data["input"]["quantization"] = {"scale": i.quantization.scale, "zero_point": i.quantization.zero_point}
+        if i.normalization is not None:
+            data["input"]["normalization"] = {"mean": list(i.normalization.mean), "std": list(i.normalization.std)}
+        for o in self.outputs:
+            entry: dict[str, Any] = {"name": o.name, "index": o.index, "role": o.role.value, "shape": list(o.shape), "dtype": o.dtype}
+            if o.quantization is not None:
+                entry["quantization"] = {"scale": o.quantization.scale, "zero_point": o.quantization.zero_point}
+            data["outputs"].append(entry)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        def quantization(entry: dict[str, Any]) -> Quantization | None:
+            q = entry.get("quantization")
+            return Quantization(float(q["scale"]), int(q["zero_point"])) if q else None
+
+        i = data["input"]
+        norm = i.get("normalization")
+        return cls(
+            task=Task(data["task"]),
+            input=InputSpec(
+                i["name"], int(i["height"]), int(i["width"]), int(i["channels"]), i["dtype"], quantization(i),
+                ColorOrder(i["color"]),
+                Normalization(tuple(map(float, norm["mean"])), tuple(map(float, norm["std"]))) if norm else None,
+                ResizeMode(i["resize"]),
+            ),
+            outputs=tuple(
+                OutputSpec(o["name"], int(o["index"]), Role(o["role"]), tuple(o["shape"]), o["dtype"], quantization(o))
+                for o in data["outputs"]
+            ),
+            labels=tuple(data["labels"]["names"]),
+            label_offset=int(data["labels"]["offset"]),
+            num_classes=int(data["labels"]["num_classes"]),
+        )
+
+
+@dataclass(frozen=True)
+class SpecOptions:
+    """What the user says about the model (CLI options), None where not said."""
+
+    task: Task | None = None
+    labels: tuple[str, ...] = ()
+    labels_path: Path | None = None  # where the labels came from, for messages
+    label_offset: int | None = None
+    mean: str | None = None
+    std: str | None = None
+    color: ColorOrder | None = None
+    resize: ResizeMode = ResizeMode.STRETCH
+
+
+def _quantization(t: TensorInfo) -> Quantization | None:
+    return Quantization(t.scale, t.zero_point) if t.quantized else None
+
+
+def describe_outputs(info: ModelInfo) -> str:
+    return ", ".join(f"{list(t.shape)} {t.dtype}" + (f" from {t.origin}" if t.origin else "") for t in info.outputs)
+
+
+def infer_task(info: ModelInfo) -> Task | None:
+    """The task the outputs imply, or None when they could be several things."""
+    if DETECTION_POSTPROCESS_OP in info.custom_ops:
+        return Task.DETECTION
+    if len(info.outputs) == 1:
+        shape = info.outputs[0].shape
+        if len(shape) == 2 and shape[0] == 1:
+            return Task.CLASSIFICATION
+        if (len(shape) == 4 and shape[0] == 1 and shape[1] > 1 and shape[2] > 1) or (len(shape) == 3 and shape[0] == 1 and shape[1] > 1):
+            return Task.SEGMENTATION
+    return None
+
+
+def resolve_output_roles(info: ModelInfo, task: Task) -> tuple[tuple[OutputSpec, ...], int]:
+    """Each output's role for `task`, and the number of classes, or an OptionError saying what was found."""
+    outputs = info.outputs
+    found = describe_outputs(info)
+
+    def spec(position: int, role: Role) -> OutputSpec:
+        t = outputs[position]
+        return OutputSpec(t.name, position, role, t.shape, t.dtype, _quantization(t))
+
+    if task is Task.DETECTION:
+        detection = [p for p, t in enumerate(outputs) if t.origin == DETECTION_POSTPROCESS_OP]
+        if DETECTION_POSTPROCESS_OP not in info.custom_ops or len(detection) != 4:
+            raise OptionError(
+                f"--task detection: the model has no {DETECTION_POSTPROCESS_OP} outputs (outputs: {found})",
+                "pick the task the outputs fit (--task classification/segmentation); a raw SSD needs "
+                "'tflgen convert ... --ssd-anchors anchors.npy' to add the post-processing op",
+            )
+        by_output = {outputs[p].origin_output: p for p in detection}
+        specs = tuple(sorted((spec(by_output[k], role) for k, role in enumerate(DETECTION_OUTPUT_ROLES)), key=lambda s: s.index))
+        return specs, int(info.detection.get("num_classes", 0))
+    if task is Task.CLASSIFICATION:
+        if len(outputs) != 1 or len(outputs[0].shape) != 2 or outputs[0].shape[0] != 1:
+            raise OptionError(f"--task classification: expected one [1, classes] output, the model has: {found}", "pick the task the outputs fit")
+        role = Role.PROBABILITIES if outputs[0].origin in ("SOFTMAX", "LOGISTIC") else Role.LOGITS
+        return (spec(0, role),), outputs[0].shape[1]
+    # segmentation
+    if len(outputs) != 1:
+        raise OptionError(f"--task segmentation: expected one mask output, the model has: {found}", "pick the task the outputs fit")
+    shape, dtype = outputs[0].shape, outputs[0].dtype
+    if len(shape) == 4 and shape[0] == 1:
+        return (spec(0, Role.MASK),), max(shape[3], 2)  # one channel: background + foreground
+    if len(shape) == 3 and shape[0] == 1 and dtype in ("int32", "int64", "uint8", "int8") and not outputs[0].quantized:
+        return (spec(0, Role.LABEL_MAP),), 0  # classes known only from the labels
+    raise OptionError(
+        f"--task segmentation: expected [1, H, W, C] scores or a [1, H, W] integer label map, the model has: {found}",
+        "pick the task the outputs fit",
+    )
+
+
+def read_labels(path: Path) -> tuple[str, ...]:
+    if not path.is_file():
+        raise OptionError(f"--labels {path}: no such file", "give a text file with one label per line")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise OptionError(f"--labels {path}: not UTF-8 text (byte {exc.start})", "save the labels file as UTF-8, one label per line") from exc
+    lines = text.splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    labels = tuple(line.strip() for line in lines)
+    if not labels:
+        raise OptionError(f"--labels {path}: the file is empty", "give one label per line")
+    return labels
+
+
+def _fit_labels(labels: tuple[str, ...], num_classes: int, offset: int | None, path: Path | None) -> tuple[int, int]:
+    """Check the label count against the classes; return (offset, num_classes)."""
+    if not labels:
+        return offset or 0, num_classes
+    if num_classes == 0:  # a label map: the labels say how many classes there are
+        return offset or 0, len(labels) - (offset or 0)
+    if offset is None:
+        if len(labels) == num_classes:
+            return 0, num_classes
+        difference = len(labels) - num_classes
+        advice = {
+            1: "if its first line is a background/??? row the model has no class for, pass --label-offset 1",
+            -1: "if the model's class 0 is a background class the file doesn't list, pass --label-offset -1",
+        }.get(difference, "give one label per model class")
+        raise OptionError(f"--labels {path}: {len(labels)} labels for {num_classes} model classes", advice)
+    if len(labels) - offset != num_classes:
+        raise OptionError(
+            f"--labels {path} with --label-offset {offset}: {len(labels)} labels cover {len(labels) - offset} classes, the model has {num_classes}",
+            "the labels file needs exactly classes + offset lines",
+        )
+    return offset, num_classes
+
+
+def build_spec(info: ModelInfo, options: SpecOptions, needed_for: str = "the app") -> ModelSpec:
+    """The ModelSpec of a converted model plus what the user said."""
+    if len(info.inputs) != 1:
+        raise SourceError(f"the model has {len(info.inputs)} inputs", "tflgen handles image models with one input")
+    t = info.inputs[0]
+    if len(t.shape) != 4 or t.shape[0] != 1 or t.shape[3] not in (1, 3):
+        raise SourceError(f"the model's input {list(t.shape)} is not an image [1, H, W, 1 or 3]", "tflgen handles image models with NHWC input")
+    task = options.task or infer_task(info)
+    if task is None:
+        raise OptionError(
+            f"can't tell the task from the outputs ({describe_outputs(info)})",
+            "pass --task classification, --task detection or --task segmentation",
+        )
+    outputs, num_classes = resolve_output_roles(info, task)
+    labels = options.labels
+    offset, num_classes = _fit_labels(labels, num_classes, options.label_offset, options.labels_path)
+    channels = t.shape[3]
+    color = options.color or (ColorOrder.GRAY if channels == 1 else ColorOrder.RGB)
+    if (color is ColorOrder.GRAY) != (channels == 1):
+        raise OptionError(f"--color {color.value} for an input with {channels} channel(s)", "use --color gray for 1 channel, rgb or bgr for 3")
+    normalization = resolve_normalization(options.mean, options.std, channels, t.dtype, needed_for)
+    return ModelSpec(
+        task=task,
+        input=InputSpec(t.name, t.shape[1], t.shape[2], channels, t.dtype, _quantization(t), color, normalization, options.resize),
+        outputs=outputs,
+        labels=labels,
+        label_offset=offset,
+        num_classes=num_classes,
+    )
