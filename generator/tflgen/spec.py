@@ -260,6 +260,7 @@ def read_labels(path: Path) -> tuple[str, ...]:
 
 def _fit_labels(labels: tuple[str, ...], num_classes: int, offset: int | None, path: Path | None) -> tuple[int, int]:
     """Check the label count against the classes; return (offset, num_classes)."""
+    where = f"--labels {path}" if path else "labels"
     if not labels:
         return offset or 0, num_classes
     if num_classes == 0:  # a label map: the labels say how many classes there are
@@ -272,10 +273,10 @@ def _fit_labels(labels: tuple[str, ...], num_classes: int, offset: int | None, p
             1: "if its first line is a background/??? row the model has no class for, pass --label-offset 1",
             -1: "if the model's class 0 is a background class the file doesn't list, pass --label-offset -1",
         }.get(difference, "give one label per model class")
-        raise OptionError(f"--labels {path}: {len(labels)} labels for {num_classes} model classes", advice)
+        raise OptionError(f"{where}: {len(labels)} labels for {num_classes} model classes", advice)
     if len(labels) - offset != num_classes:
         raise OptionError(
-            f"--labels {path} with --label-offset {offset}: {len(labels)} labels cover {len(labels) - offset} classes, the model has {num_classes}",
+            f"{where} with --label-offset {offset}: {len(labels)} labels cover {len(labels) - offset} classes, the model has {num_classes}",
             "the labels file needs exactly classes + offset lines",
         )
     return offset, num_classes
@@ -310,3 +311,15 @@ def build_spec(info: ModelInfo, options: SpecOptions, needed_for: str = "the app
         label_offset=offset,
         num_classes=num_classes,
     )
+
+
+def spec_to_toml(spec: ModelSpec) -> str:
+    import tomli_w
+
+    return tomli_w.dumps({"spec": spec.to_dict()})
+
+
+def spec_from_toml(text: str) -> ModelSpec:
+    import tomllib
+
+    return ModelSpec.from_dict(tomllib.loads(text)["spec"])

@@ -62,7 +62,7 @@ class SsdParams:
     use_regular_nms: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "anchors", check_anchors(np.asarray(self.anchors), "the anchors"))
+        object.__setattr__(self, "anchors", check_anchors(np.asarray(self.anchors), ANCHORS_OPTION))
         object.__setattr__(self, "scales", _check_scales(tuple(self.scales), ",".join(map(str, self.scales))))
         _check_count(MAX_DETECTIONS_OPTION, self.max_detections)
         _check_count(DETECTIONS_PER_CLASS_OPTION, self.detections_per_class)

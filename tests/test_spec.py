@@ -1,0 +1,183 @@
+"""ModelSpec: tasks and output roles from shapes and ops (never names or order), labels, TOML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import run_cli
+from test_cli_errors import assert_bad_input
+
+NORM = ("--mean", "127.5", "--std", "127.5")
+
+
+@pytest.fixture(scope="module")
+def tflites(mobilenet, ssd_model, segmenter, tmp_path_factory):
+    import keras
+    import tensorflow as tf
+
+    folder = tmp_path_factory.mktemp("spec")
+
+    class LabelMap(tf.Module):  # DeepLab-style: ArgMax inside the model, [1, H, W] int32 out
+        def __init__(self, model) -> None:
+            self.model = model
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 64, 64, 3], tf.float32)])
+        def __call__(self, x):
+            return {"labels": tf.argmax(self.model(x), axis=-1, output_type=tf.int32)}
+
+    label_map = LabelMap(segmenter[0])
+    tf.saved_model.save(label_map, str(folder / "label_map"), signatures=label_map.__call__)
+    two_outputs = keras.Model(mobilenet[0].inputs, [mobilenet[0].outputs[0], mobilenet[0].outputs[0] * 2.0])
+    two_outputs.save(folder / "two.keras")
+    sources = {"logits": mobilenet[1], "ssd": ssd_model, "mask": segmenter[1], "label_map": folder / "label_map", "two": folder / "two.keras"}
+    out = {}
+    for name, source in sources.items():
+        out[name] = folder / f"{name}.tflite"
+        result = run_cli("convert", source, "-o", out[name])
+        assert result.code == 0, result.err
+    return out
+
+
+def _spec(path: Path, **options):
+    from tflgen.spec import SpecOptions, build_spec
+    from tflgen.tflite_info import read_model
+
+    return build_spec(read_model(path.read_bytes(), str(path)), SpecOptions(mean="127.5", std="127.5", **options))
+
+
+def test_detection_roles_follow_the_op_not_the_order(tflites):
+    from tflgen.spec import Role, Task
+    from tflgen.tflite_info import read_model
+
+    spec = _spec(tflites["ssd"])
+    assert spec.task is Task.DETECTION and spec.num_classes == 3
+    info = read_model(tflites["ssd"].read_bytes(), "ssd")
+    order = [t.origin_output for t in info.outputs]
+    assert order != [0, 1, 2, 3]  # the converter scrambled them
+    roles = {o.index: o.role for o in spec.outputs}
+    op_roles = [Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT]
+    assert roles == {i: op_roles[k] for i, k in enumerate(order)}
+    assert spec.output(Role.BOXES).shape == (1, 10, 4) and spec.output(Role.COUNT).shape == (1,)
+
+
+def test_classification_logits_and_probabilities(tflites, mobilenet, tmp_path):
+    from tflgen.spec import Role, Task
+
+    spec = _spec(tflites["logits"])
+    assert spec.task is Task.CLASSIFICATION and spec.outputs[0].role is Role.LOGITS and spec.num_classes == 10
+    import models
+
+    softmax = tmp_path / "softmax.keras"
+    models.mobilenet_v2(classes=4, classifier_activation="softmax").save(softmax)
+    for extra in ((), ("-q", "int8", "--io-type", "uint8", "--allow-random-calibration", "--calibration-count", "4", *NORM)):
+        out = tmp_path / f"softmax{len(extra)}.tflite"
+        assert run_cli("convert", softmax, "-o", out, "--force", *extra).code == 0
+        spec = _spec(out)
+        assert spec.outputs[0].role is Role.PROBABILITIES  # seen through the QUANTIZE after SOFTMAX too
+
+
+def test_segmentation_forms(tflites):
+    from tflgen.spec import Role, Task
+
+    mask = _spec(tflites["mask"])
+    assert mask.task is Task.SEGMENTATION and mask.outputs[0].role is Role.MASK and mask.num_classes == 4
+    label_map = _spec(tflites["label_map"], labels=("a", "b", "c", "d"))
+    assert label_map.task is Task.SEGMENTATION and label_map.outputs[0].role is Role.LABEL_MAP
+    assert label_map.num_classes == 4 and label_map.outputs[0].shape == (1, 64, 64)
+
+
+def test_label_map_against_reference(tflites, images, segmenter):
+    """MediaPipe's ImageSegmenter takes score masks only; a label map is checked against the source alone."""
+    from helpers import run_tflite, sample_inputs
+
+    from tflgen.reference import argmax_mask
+
+    model, _ = segmenter
+    batch = sample_inputs(images, 64, count=1)[0]
+    got = run_tflite(tflites["label_map"], batch)[0][0]
+    assert np.array_equal(got.astype(np.int32), argmax_mask(np.asarray(model(batch))[0]))
+
+
+def test_task_that_cannot_be_told(tflites):
+    from tflgen.errors import OptionError
+
+    with pytest.raises(OptionError, match="can't tell the task") as caught:
+        _spec(tflites["two"])
+    assert "[1, 10] float32" in caught.value.message and "--task" in caught.value.hint
+
+
+def test_labels_with_offset(tflites, tmp_path):
+    spec = _spec(tflites["ssd"], labels=("???", "circle", "square", "triangle"), label_offset=1)
+    assert spec.class_labels() == ("circle", "square", "triangle") and spec.label(0) == "circle"
+    from tflgen.errors import OptionError
+
+    with pytest.raises(OptionError, match="4 labels for 3 model classes") as caught:
+        _spec(tflites["ssd"], labels=("???", "circle", "square", "triangle"))
+    assert "--label-offset 1" in caught.value.hint
+    with pytest.raises(OptionError, match="9 labels for 10 model classes") as caught:
+        _spec(tflites["logits"], labels=tuple(f"c{i}" for i in range(9)))
+    assert "--label-offset -1" in caught.value.hint
+    spec = _spec(tflites["logits"], labels=tuple(f"c{i}" for i in range(9)), label_offset=-1)
+    assert spec.label(0) == "class 0" and spec.label(1) == "c0"
+
+
+def test_toml_round_trip(tflites):
+    from tflgen.spec import ColorOrder, ResizeMode, spec_from_toml, spec_to_toml
+
+    for name in ("ssd", "logits", "mask"):
+        spec = _spec(tflites[name], labels=(), color=None, resize=ResizeMode.LETTERBOX)
+        text = spec_to_toml(spec)
+        assert spec_from_toml(text) == spec
+        assert 'resize = "letterbox"' in text
+    spec = _spec(tflites["logits"], color=ColorOrder.BGR, labels=tuple(f"c{i}" for i in range(10)))
+    assert spec_from_toml(spec_to_toml(spec)) == spec
+
+
+# ---------------------------------------------------------------- tflgen metadata, bad input
+
+
+def test_metadata_task_mismatch(tflites, tmp_path):
+    out = tmp_path / "m.tflite"
+    result = run_cli("metadata", tflites["logits"], "-o", out, "--task", "detection", *NORM)
+    assert_bad_input(result, "--task detection", "[1, 10] float32", out=out)
+
+
+def test_metadata_labels_count(tflites, tmp_path):
+    out = tmp_path / "m.tflite"
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\n")
+    assert_bad_input(run_cli("metadata", tflites["logits"], "-o", out, "--labels", labels, *NORM), "--labels", "2 labels for 10", out=out)
+
+
+def test_metadata_labels_missing_or_not_utf8(tflites, tmp_path):
+    out = tmp_path / "m.tflite"
+    assert_bad_input(run_cli("metadata", tflites["logits"], "-o", out, "--labels", tmp_path / "none.txt", *NORM), "--labels", out=out)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("caf\xe9\n".encode("latin-1") * 10)
+    assert_bad_input(run_cli("metadata", tflites["logits"], "-o", out, "--labels", latin, *NORM), "--labels", "UTF-8", out=out)
+
+
+def test_metadata_not_a_model(tmp_path):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"\x00" * 64)
+    out = tmp_path / "m.tflite"
+    assert_bad_input(run_cli("metadata", bad, "-o", out, "--task", "classification", *NORM), str(bad), out=out)
+
+
+def test_metadata_mean_std_channels(tflites, tmp_path):
+    out = tmp_path / "m.tflite"
+    assert_bad_input(run_cli("metadata", tflites["logits"], "-o", out, "--mean", "1,2", "--std", "1"), "--mean", out=out)
+    assert_bad_input(run_cli("metadata", tflites["logits"], "-o", out), "--mean", out=out)
+
+
+def test_metadata_in_place_needs_force(tflites, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(tflites["logits"].read_bytes())
+    result = run_cli("metadata", model, "-o", model, *NORM)
+    assert_bad_input(result, "--output")
+    assert model.read_bytes() == tflites["logits"].read_bytes()
+    assert run_cli("metadata", model, "-o", model, *NORM, "--force").code == 0
+    assert model.read_bytes() != tflites["logits"].read_bytes()
