@@ -245,3 +245,73 @@ def flex_model(folder: Path) -> Path:
     model = Model()
     tf.saved_model.save(model, str(folder), signatures=model.__call__)
     return folder
+
+
+def ssd_grid_anchors() -> np.ndarray:
+    """The anchors of the tiny raw SSDs below: a 4x4 grid, 4 square sizes per cell, [64, 4] cy,cx,h,w."""
+    grid = (np.arange(4) + 0.5) / 4
+    return np.array([[y, x, s, s] for y in grid for x in grid for s in (0.2, 0.3, 0.4, 0.5)], dtype=np.float32)
+
+
+def raw_ssd_saved_model(folder: Path, num_classes: int = 5) -> Path:
+    """A raw SSD (no post-processing) as a SavedModel: box encodings [1, 64, 4] and sigmoid class
+    scores [1, 64, num_classes + 1] (background first), returned in a dict whose flattened
+    order puts the scores first ("class_scores" < "encodings"), so roles can't come from order."""
+    import tensorflow as tf
+
+    count = 64
+
+    class RawSSD(tf.Module):
+        def __init__(self) -> None:
+            self.w = tf.Variable(tf.random.stateless_normal([3, 3, 3, 8], [2, 1]) * 0.3)
+            self.box = tf.Variable(tf.random.stateless_normal([8, 4 * 4], [2, 2]) * 0.3)
+            self.cls = tf.Variable(tf.random.stateless_normal([8, 4 * (num_classes + 1)], [2, 3]))
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 32, 32, 3], tf.float32)])
+        def __call__(self, x):
+            features = tf.nn.avg_pool2d(tf.nn.relu(tf.nn.conv2d(x, self.w, 2, "SAME")), 4, 4, "VALID")
+            boxes = tf.reshape(tf.einsum("bhwc,cd->bhwd", features, self.box), [1, count, 4])
+            logits = tf.reshape(tf.einsum("bhwc,cd->bhwd", features, self.cls), [1, count, num_classes + 1])
+            return {"class_scores": tf.sigmoid(logits), "encodings": boxes}
+
+    model = RawSSD()
+    tf.saved_model.save(model, str(folder), signatures=model.__call__)
+    return folder
+
+
+def raw_ssd_keras(path: Path, num_classes: int = 2) -> Path:
+    """The same raw SSD head as a Keras 3 functional model saved as .keras, outputs [scores, boxes]."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((32, 32, 3), name="image")
+    features = layers.AveragePooling2D(4)(layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")(inputs))
+    boxes = layers.Reshape((64, 4), name="box_encodings")(layers.Conv2D(4 * 4, 1)(features))
+    # A wide initializer: Glorot's small logits would give every anchor a score near 0.5.
+    head = layers.Conv2D(4 * (num_classes + 1), 1, kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=6))
+    logits = layers.Reshape((64, num_classes + 1))(head(features))
+    scores = layers.Activation("sigmoid", name="class_scores")(logits)
+    keras.Model(inputs, [scores, boxes]).save(path)
+    return path
+
+
+def raw_ssd_frozen_graph(path: Path, num_classes: int = 4) -> Path:
+    """The raw SSD as a TF1 frozen graph: input `image`, outputs `scores` [1, 64, C+1] and `boxes` [1, 64, 4]."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [1, 32, 32, 3], name="image")
+        w = v1.get_variable("w", [3, 3, 3, 8], initializer=v1.random_normal_initializer(stddev=0.3, seed=1))
+        features = tf.nn.avg_pool2d(tf.nn.relu(tf.nn.conv2d(x, w, 2, "SAME")), 4, 4, "VALID")
+        box = v1.get_variable("box", [8, 16], initializer=v1.random_normal_initializer(stddev=0.3, seed=2))
+        cls = v1.get_variable("cls", [8, 4 * (num_classes + 1)], initializer=v1.random_normal_initializer(stddev=1.0, seed=3))
+        tf.reshape(tf.einsum("bhwc,cd->bhwd", features, box), [1, 64, 4], name="boxes")
+        tf.sigmoid(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, cls), [1, 64, num_classes + 1]), name="scores")
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            frozen = v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), ["scores", "boxes"])
+    path.write_bytes(frozen.SerializeToString())
+    return path

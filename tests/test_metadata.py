@@ -290,3 +290,31 @@ def test_mediapipe_image_segmenter(built, images, kind):
     assert mask.shape == expected.shape
     assert np.array_equal(mask.astype(np.int32), expected), f"{np.mean(mask != expected):.4f} of pixels differ"
     assert len(np.unique(expected)) > 1  # the mask is not trivially one class
+
+
+def test_mediapipe_reads_a_foreground_probability_mask(work, images, tmp_path):
+    """[1, H, W, 1] foreground probability: MediaPipe's confidence mask is the model's output, and
+    its category mask marks the foreground (probability > 0.5) as 0 and everything else as 255."""
+    import keras
+
+    from tflgen.reference import argmax_mask
+
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((64, 64, 3))
+    outputs = keras.layers.Conv2D(1, 3, padding="same", activation="sigmoid")(inputs)
+    source = tmp_path / "foreground.keras"
+    keras.Model(inputs, outputs).save(source)
+    plain = _convert(source, tmp_path / "fg.tflite", images, int8=False)
+    with_metadata = tmp_path / "fg_metadata.tflite"
+    result = run_cli("metadata", plain, "-o", with_metadata, "--task", "segmentation", *NORM)
+    assert result.code == 0, result.err
+    pixels = _image(images, 64)
+    probability = _litert(with_metadata, pixels)[0][0]
+    with _task("segmenter", with_metadata, output_category_mask=True, output_confidence_masks=True) as segmenter:
+        segmented = segmenter.segment(_mp_image(pixels))
+        confidence = segmented.confidence_masks[0].numpy_view().reshape(64, 64).copy()
+        category = segmented.category_mask.numpy_view().reshape(64, 64).copy()
+    np.testing.assert_allclose(confidence, probability[..., 0], atol=1e-6)
+    foreground = argmax_mask(probability) == 1
+    assert 0 < foreground.mean() < 1
+    assert np.array_equal(category == 0, foreground)

@@ -181,3 +181,27 @@ def test_metadata_in_place_needs_force(tflites, tmp_path):
     assert model.read_bytes() == tflites["logits"].read_bytes()
     assert run_cli("metadata", model, "-o", model, *NORM, "--force").code == 0
     assert model.read_bytes() != tflites["logits"].read_bytes()
+
+
+def test_grayscale_model_metadata(tmp_path):
+    import keras
+
+    from tflgen.metadata import read_metadata, spec_from_model
+    from tflgen.spec import ColorOrder
+
+    keras.utils.set_random_seed(9)
+    inputs = keras.Input((28, 28, 1))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3, activation="relu")(inputs))
+    keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x)).save(tmp_path / "gray.keras")
+    assert run_cli("convert", tmp_path / "gray.keras", "-o", tmp_path / "gray.tflite").code == 0
+    labels = tmp_path / "labels.txt"
+    labels.write_text("zero\none\ntwo\n")
+    result = run_cli("metadata", tmp_path / "gray.tflite", "-o", tmp_path / "gray_m.tflite", "--labels", labels, "--mean", "0", "--std", "255")
+    assert result.code == 0, result.err
+    content = (tmp_path / "gray_m.tflite").read_bytes()
+    image = read_metadata(content).inputs[0]
+    assert image.color_space == "GRAYSCALE" and image.mean == (0.0,) and image.std == (255.0,)
+    spec = spec_from_model(content)
+    assert spec.input.color is ColorOrder.GRAY and spec.input.channels == 1 and spec.class_labels() == ("zero", "one", "two")
+    bad = run_cli("metadata", tmp_path / "gray.tflite", "-o", tmp_path / "x.tflite", "--color", "rgb", "--mean", "0", "--std", "255")
+    assert_bad_input(bad, "--color rgb", out=tmp_path / "x.tflite")

@@ -40,6 +40,12 @@ def convert(source: SourceModel, request: ConversionRequest, calibration: Calibr
     else:
         content = _run_converter(source, request, calibration, reporter)
     info = read_model(content, "converted model")
+    if source.has_detection_postprocess and DETECTION_POSTPROCESS_OP not in info.custom_ops:
+        # The converter can drop the composite silently; the .tflite would return its placeholder zeros.
+        raise ConversionError(
+            f"the source's {DETECTION_POSTPROCESS_OP} function did not become the custom op; the .tflite would return zeros",
+            "check the experimental_implements attributes of the post-processing function; rerun with --verbose for the converter's warnings",
+        )
     return Conversion(content, info, check_result(info, request))
 
 

@@ -36,3 +36,9 @@ class ConversionError(UserError):
 
 class OutputError(UserError):
     """The output path can't be written as asked."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (library errors can be pages long)."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

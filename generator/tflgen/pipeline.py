@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
     from tflgen.metadata import ModelInfoText, ModelMetadata
     from tflgen.sources import SourceModel
     from tflgen.spec import ModelSpec, SpecOptions
+    from tflgen.ssd import SsdParams
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,18 @@ class ConvertOptions:
     input_shape: tuple[int, ...] | None = None
     select_tf_ops: bool = False
     allow_float_fallback: bool = False
+    ssd: SsdOptions | None = None
+
+
+@dataclass(frozen=True)
+class SsdOptions:
+    """Raw SSD post-processing: `--ssd-anchors` and the op settings that go with it."""
+
+    anchors: Path
+    scales: str | None = None
+    max_detections: int | None = None
+    score_threshold: float | None = None
+    iou_threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -86,9 +99,14 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     request = resolve_request(options)
     if options.calibration is not None and request.recipe is not Recipe.INT8:
         reporter.warn(f"--calibration is used only by int8; ignored for {request.recipe.value}")
+    ssd_params = _ssd_params(options.ssd) if options.ssd else None  # bad anchors fail before loading
     flags = GraphFlags(options.inputs, options.outputs, options.input_shape)
     reporter.info(f"Loading {options.source}")
     source = open_source(options.source, flags, reporter)
+    if ssd_params is not None:
+        from tflgen.ssd import wrap_with_postprocess
+
+        source = wrap_with_postprocess(source, ssd_params, reporter)
     if source.kind is SourceKind.TFLITE and request.recipe is not Recipe.FLOAT32:
         raise OptionError(
             f"{options.source} is already a .tflite; --quantize {request.recipe.value} needs the TensorFlow source",
@@ -117,6 +135,20 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     write_file_atomic(options.output, conversion.content)
     return ConvertResult(options, source, request, conversion, normalization, calibration.origin if calibration else None)
 
+
+
+def _ssd_params(options: SsdOptions) -> SsdParams:
+    from tflgen.ssd import SsdParams, load_anchors, parse_scales
+
+    settings = {
+        name: value for name, value in (
+            ("scales", parse_scales(options.scales) if options.scales else None),
+            ("max_detections", options.max_detections),
+            ("score_threshold", options.score_threshold),
+            ("iou_threshold", options.iou_threshold),
+        ) if value is not None
+    }
+    return SsdParams(anchors=load_anchors(options.anchors), **settings)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tflgen.console import Reporter, import_tensorflow
-from tflgen.errors import OptionError, SourceError
+from tflgen.errors import OptionError, SourceError, first_line
 from tflgen.recipes import DETECTION_POSTPROCESS_OP
 
 SUPPORTED = "a SavedModel folder, a Keras .keras/.h5 file, a TF1 frozen .pb, a TF1 checkpoint prefix, or a .tflite"
@@ -166,7 +166,7 @@ def _open_saved_model(tf: Any, path: Path, flags: GraphFlags, size: int) -> Sour
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as exc:  # TF raises many types for a broken SavedModel
-        raise SourceError(f"{path}: cannot load SavedModel: {_first_line(exc)}", "check that the folder was written by tf.saved_model.save or model.export") from exc
+        raise SourceError(f"{path}: cannot load SavedModel: {first_line(exc)}", "check that the folder was written by tf.saved_model.save or model.export") from exc
     signatures = dict(loaded.signatures)
     if not signatures:
         raise SourceError(
@@ -223,11 +223,11 @@ def _load_keras(path: Path, kind: SourceKind) -> tuple[Any, str]:
             return tf_keras.models.load_model(str(path), compile=False), f"tf-keras {tf_keras.__version__} (Keras 2; Keras 3 refused the file)"
         except Exception as exc:
             raise SourceError(
-                f"{path}: neither Keras 3 nor tf-keras can load it: {_first_line(exc)}",
+                f"{path}: neither Keras 3 nor tf-keras can load it: {first_line(exc)}",
                 "check the file is a complete Keras model (not weights only, not truncated); custom layers need a SavedModel export",
             ) from exc
     raise SourceError(
-        f"{path}: Keras cannot load it: {_first_line(keras3_error)}",
+        f"{path}: Keras cannot load it: {first_line(keras3_error)}",
         "check the file is a complete Keras 3 model (not truncated); custom layers must be registered or exported as a SavedModel",
     ) from keras3_error
 
@@ -242,7 +242,7 @@ def _read_graph_def(tf: Any, path: Path) -> Any:
         else:
             graph_def.ParseFromString(path.read_bytes())
     except (message.DecodeError, text_format.ParseError, UnicodeDecodeError, RuntimeWarning) as exc:
-        raise SourceError(f"{path}: not a valid TensorFlow GraphDef ({_first_line(exc)})", "the file is corrupt or truncated; export the frozen graph again") from exc
+        raise SourceError(f"{path}: not a valid TensorFlow GraphDef ({first_line(exc)})", "the file is corrupt or truncated; export the frozen graph again") from exc
     if not graph_def.node:
         raise SourceError(f"{path}: the GraphDef has no nodes", "the file is empty, corrupt or not a frozen graph")
     return graph_def
@@ -263,7 +263,7 @@ def _freeze_checkpoint(tf: Any, prefix: Path, flags: GraphFlags) -> Any:
             saver = v1.train.import_meta_graph(str(meta), clear_devices=True)
             saver.restore(session, str(prefix))
         except Exception as exc:
-            raise SourceError(f"{prefix}: cannot restore the checkpoint: {_first_line(exc)}", "check that .meta, .index and .data files come from the same save") from exc
+            raise SourceError(f"{prefix}: cannot restore the checkpoint: {first_line(exc)}", "check that .meta, .index and .data files come from the same save") from exc
         outputs = [_node_name(n) for n in flags.outputs]
         _check_nodes_exist(prefix, graph.as_graph_def(), flags)
         return v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), outputs)
@@ -297,7 +297,7 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
         wrapped = v1.wrap_function(import_graph, [])
         function = wrapped.prune(f"{input_name}:0", [f"{n}:0" for n in output_names])
     except Exception as exc:
-        raise SourceError(f"{path}: cannot import the graph: {_first_line(exc)}", "check --inputs/--outputs/--input-shape against the graph") from exc
+        raise SourceError(f"{path}: cannot import the graph: {first_line(exc)}", "check --inputs/--outputs/--input-shape against the graph") from exc
     params = _graph_parameter_count(tf, graph_def)
     outputs = tuple(TensorSig(n, _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for n, t in zip(output_names, function.outputs))
     return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, False, function, wrapped)
@@ -339,7 +339,7 @@ def _traced(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, i
         if freeze:
             concrete = convert_variables_to_constants_v2(concrete)
     except Exception as exc:
-        raise SourceError(f"{path}: cannot trace the model at input shape {list(shape)}: {_first_line(exc)}", "check --input-shape; the model must accept a batch of one image") from exc
+        raise SourceError(f"{path}: cannot trace the model at input shape {list(shape)}: {first_line(exc)}", "check --input-shape; the model must accept a batch of one image") from exc
     if params is None:
         params = sum(int(np.prod(v.shape)) for v in concrete.variables if v.dtype.is_floating) or _graph_parameter_count(tf, concrete.graph.as_graph_def())
     outputs = tuple(
@@ -395,7 +395,3 @@ def _node_name(name: str) -> str:
 def _tensor_name(name: str) -> str:
     return name if ":" in name else f"{name}:0"
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

@@ -25,16 +25,16 @@ from typing import Any
 import numpy as np
 
 from tflgen.console import Reporter, import_tensorflow
-from tflgen.errors import OptionError
+from tflgen.errors import OptionError, first_line
 from tflgen.recipes import DETECTION_POSTPROCESS_OP
 from tflgen.sources import SourceKind, SourceModel, TensorSig
 
 # The options a CLI exposes for these settings: error messages name them.
 ANCHORS_OPTION = "--ssd-anchors"
 SCALES_OPTION = "--ssd-scales"
-MAX_DETECTIONS_OPTION = "--ssd-max-detections"
-SCORE_THRESHOLD_OPTION = "--ssd-score-threshold"
-IOU_THRESHOLD_OPTION = "--ssd-iou-threshold"
+MAX_DETECTIONS_OPTION = "--max-detections"
+SCORE_THRESHOLD_OPTION = "--score-threshold"
+IOU_THRESHOLD_OPTION = "--iou-threshold"
 DETECTIONS_PER_CLASS_OPTION = "--ssd-detections-per-class"
 
 ANCHOR_SUFFIXES = (".npy", ".csv")
@@ -101,7 +101,7 @@ def _read_npy(path: Path) -> np.ndarray:
     try:
         values = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
-        raise OptionError(f"{ANCHORS_OPTION} {path}: not a readable .npy array ({_first_line(exc)})", "save the anchors with numpy.save(path, anchors)") from exc
+        raise OptionError(f"{ANCHORS_OPTION} {path}: not a readable .npy array ({first_line(exc)})", "save the anchors with numpy.save(path, anchors)") from exc
     if not isinstance(values, np.ndarray):  # an .npz archive loads as a mapping
         raise OptionError(f"{ANCHORS_OPTION} {path}: not a single .npy array", "save the anchors with numpy.save(path, anchors)")
     return values
@@ -111,7 +111,7 @@ def _read_csv(path: Path) -> np.ndarray:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise OptionError(f"{ANCHORS_OPTION} {path}: cannot read the file ({_first_line(exc)})", "give a UTF-8 text file, 4 comma-separated numbers per line") from exc
+        raise OptionError(f"{ANCHORS_OPTION} {path}: cannot read the file ({first_line(exc)})", "give a UTF-8 text file, 4 comma-separated numbers per line") from exc
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split(",")
@@ -222,7 +222,7 @@ def wrap_with_postprocess(source: SourceModel, params: SsdParams, reporter: Repo
     The result converts with `TFLiteConverter.from_concrete_functions([function], keepalive)`
     like any source. Its own `predict` returns the placeholder zeros of the composite's body
     (only the converter replaces it): reference detections come from the raw source's
-    outputs and `tflgen.detection_reference.postprocess`.
+    outputs and `tflgen.reference.ssd_postprocess`.
     """
     if source.kind is SourceKind.TFLITE or source.function is None:
         raise OptionError(
@@ -307,7 +307,3 @@ def _placeholder_body(tf: Any, max_detections: int) -> Any:
 
     return body
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]

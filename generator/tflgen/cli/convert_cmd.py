@@ -40,6 +40,21 @@ def convert(
     select_tf_ops: Annotated[
         bool, typer.Option("--select-tf-ops", help="Allow Flex (TensorFlow) ops; the app then needs the Flex delegate.", rich_help_panel="Quantization")
     ] = False,
+    ssd_anchors: Annotated[
+        Optional[Path], typer.Option("--ssd-anchors", help="Raw SSD: anchors [N,4] cy,cx,h,w (.npy/.csv); appends TFLite_Detection_PostProcess.", rich_help_panel="SSD post-processing", show_default=False)
+    ] = None,
+    ssd_scales: Annotated[
+        Optional[str], typer.Option("--ssd-scales", help="Box coder scales y,x,h,w (default 10,10,5,5).", rich_help_panel="SSD post-processing", show_default=False)
+    ] = None,
+    max_detections: Annotated[
+        Optional[int], typer.Option("--max-detections", help="Detections kept (default 10).", rich_help_panel="SSD post-processing", show_default=False)
+    ] = None,
+    score_threshold: Annotated[
+        Optional[float], typer.Option("--score-threshold", help="Minimum score (default 1e-8).", rich_help_panel="SSD post-processing", show_default=False)
+    ] = None,
+    iou_threshold: Annotated[
+        Optional[float], typer.Option("--iou-threshold", help="NMS IoU threshold (default 0.6).", rich_help_panel="SSD post-processing", show_default=False)
+    ] = None,
     mean: opt.Mean = None,
     std: opt.Std = None,
     inputs: opt.Inputs = None,
@@ -52,16 +67,22 @@ def convert(
     """Convert and quantize a TensorFlow model to .tflite."""
     from tflgen.cli.summary import print_conversion
     from tflgen.console import Reporter
-    from tflgen.pipeline import ConvertOptions, convert_model
+    from tflgen.errors import OptionError
+    from tflgen.pipeline import ConvertOptions, SsdOptions, convert_model
 
     reporter = Reporter(verbose=verbose)
+    ssd = None
+    if ssd_anchors is not None:
+        ssd = SsdOptions(ssd_anchors, ssd_scales, max_detections, score_threshold, iou_threshold)
+    elif any(v is not None for v in (ssd_scales, max_detections, score_threshold, iou_threshold)):
+        raise OptionError("--ssd-scales/--max-detections/--score-threshold/--iou-threshold need --ssd-anchors", "they configure the SSD post-processing that --ssd-anchors adds")
     result = convert_model(
         ConvertOptions(
             source=source, output=output, force=force, recipe=quantize, io_type=io_type, target=target,
             calibration=calibration, calibration_count=calibration_count,
             allow_random_calibration=allow_random_calibration, mean=mean, std=std,
             inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
-            select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback,
+            select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback, ssd=ssd,
         ),
         reporter,
     )
