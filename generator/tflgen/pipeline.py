@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
     from tflgen.sources import SourceModel
     from tflgen.spec import ModelSpec, SpecOptions
     from tflgen.ssd import SsdParams
+    from tflgen.verify import Verification
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ConvertOptions:
     select_tf_ops: bool = False
     allow_float_fallback: bool = False
     ssd: SsdOptions | None = None
+    images: Path | None = None  # --quantize auto: verification images
+    max_drop: float | None = None  # --quantize auto: the accepted drop
+    report: Path | None = None  # --quantize auto: the chosen model's verification report
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,15 @@ class ConvertResult:
     conversion: Conversion
     normalization: Normalization | None
     calibration_origin: str | None
+    candidates: tuple[Candidate, ...] = ()  # --quantize auto: every recipe tried, with its verification
+
+
+@dataclass(frozen=True)
+class Candidate:
+    recipe: str
+    verification: Verification | None
+    failure: str | None = None  # why the recipe could not be converted
+    chosen: bool = False
 
 
 def resolve_request(options: ConvertOptions) -> ConversionRequest:
@@ -77,6 +90,8 @@ def resolve_request(options: ConvertOptions) -> ConversionRequest:
             raise OptionError("--target edgetpu with --io-type float32", "the Edge TPU needs integer IO: use --io-type uint8 (default) or int8")
         recipe, io_type, integer_only = Recipe.INT8, io_type or IoType.UINT8, True
     recipe = recipe or Recipe.FLOAT32
+    if options.images is not None or options.max_drop is not None:
+        raise OptionError("--images/--max-drop go with --quantize auto", "use 'tflgen verify' to check a single recipe, or pass --quantize auto")
     if io_type is not None and recipe is not Recipe.INT8:
         raise OptionError(f"--io-type {io_type.value} applies only to --quantize int8", "drop --io-type, or add --quantize int8")
     if options.calibration_count < 1:
@@ -96,6 +111,8 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     from tflgen.sources import GraphFlags, SourceKind, open_source
 
     check_output_file(options.output, options.force)
+    if options.recipe is Recipe.AUTO:
+        return _convert_auto(options, reporter)
     request = resolve_request(options)
     if options.calibration is not None and request.recipe is not Recipe.INT8:
         reporter.warn(f"--calibration is used only by int8; ignored for {request.recipe.value}")
@@ -192,3 +209,293 @@ def add_metadata(options: MetadataOptions, reporter: Reporter) -> MetadataResult
     written = write_metadata(content, metadata, files)
     write_file_atomic(options.output, written)
     return MetadataResult(spec, metadata, tuple(sorted(files)), replaced, len(written))
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    source: Path
+    model: Path
+    images: Path
+    spec: SpecOptions
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    input_shape: tuple[int, ...] | None = None
+    report: Path | None = None
+    max_drop: float | None = None
+    threads: int | None = None
+    image_count: int = 100
+    score_threshold: float = 0.5
+    pictures: int = 4
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    verification: Verification
+    spec: ModelSpec
+
+
+def verify_model(
+    options: VerifyOptions, reporter: Reporter, model_content: bytes | None = None, source: SourceModel | None = None,
+    extra_report: dict | None = None,
+) -> VerifyResult:
+    """Run source and .tflite on the same images and compare. `model_content`/`source` let
+    `--quantize auto` verify candidates it holds in memory against a source it already loaded."""
+    from dataclasses import replace as with_fields
+
+    from tflgen.errors import SourceError
+    from tflgen.metadata import associated_files, read_metadata, spec_options_from_metadata
+    from tflgen.report import check_report_dir, write_report
+    from tflgen.sources import GraphFlags, open_source
+    from tflgen.spec import build_spec
+    from tflgen.tflite_info import read_model
+    from tflgen.verify import (
+        HEADLINE,
+        METRICS,
+        BYTES_PER_WEIGHT,
+        LatencyFigure,
+        TfliteRunner,
+        Verification,
+        check_max_drop,
+        recipe_of,
+        thread_counts,
+    )
+
+    check_max_drop(options.max_drop)
+    if options.report is not None:
+        check_report_dir(options.report)
+    if model_content is None:
+        if not options.model.is_file():
+            raise SourceError(f"{options.model}: no such file", "give the .tflite to verify")
+        model_content = options.model.read_bytes()
+    info = read_model(model_content, str(options.model))
+    spec_options = options.spec
+    metadata = read_metadata(model_content, str(options.model))
+    if metadata is not None:  # what the model says about itself, unless the user says otherwise
+        known = spec_options_from_metadata(metadata, associated_files(model_content))
+        spec_options = with_fields(
+            known, **{k: v for k, v in vars(options.spec).items() if v not in (None, ()) and k != "resize"}, resize=options.spec.resize
+        )
+    spec = build_spec(info, spec_options, "verification")
+    images = _load_images(options.images, options.image_count, spec.input.channels, reporter)
+
+    if source is None:
+        reporter.info(f"Loading {options.source}")
+        source = open_source(options.source, GraphFlags(options.inputs, options.outputs, options.input_shape), reporter)
+    if tuple(source.input.shape[1:]) != spec.input.shape[1:]:
+        raise OptionError(
+            f"the source's input {list(source.input.shape)} differs from the .tflite's {list(spec.input.shape)}",
+            "verify a .tflite against the model it was converted from",
+        )
+    reference = _reference(source, spec, model_content, options, reporter)
+    candidate = TfliteRunner(model_content, spec, None, reporter)
+    reference_results, candidate_results = [], []
+    with reporter.progress("Comparing source and .tflite", len(images)) as advance:
+        for _, image in images:
+            reference_results.append(reference.result(image, options.score_threshold))
+            candidate_results.append(candidate.result(image, options.score_threshold))
+            advance(1)
+    metrics = METRICS[spec.task](reference_results, candidate_results)
+    latency = []
+    for threads in thread_counts(options.threads):
+        median, p90 = TfliteRunner(model_content, spec, threads, reporter).latency(images[0][1])
+        latency.append(LatencyFigure(threads, median, p90, 30))
+    recipe = recipe_of(info)
+    verification = Verification(
+        task=spec.task, images=len(images), metrics=metrics, headline=HEADLINE[spec.task],
+        agreement=metrics[HEADLINE[spec.task]], recipe=recipe, size_bytes=info.size_bytes,
+        parameter_count=source.parameter_count, weight_limit_bytes=source.parameter_count * BYTES_PER_WEIGHT[recipe],
+        latency=tuple(latency), reference_kind=reference.kind, max_drop=options.max_drop,
+        settings={
+            "source": str(options.source), "model": str(options.model), "images": str(options.images),
+            "image_count": len(images), "score_threshold": options.score_threshold, "spec": spec.to_dict(),
+        },
+    )
+    if options.report is not None:
+        pictures = [(name, image, r, c) for (name, image), r, c in list(zip(images, reference_results, candidate_results))[: options.pictures]]
+        write_report(options.report, verification, spec, pictures, extra_report or {})
+    return VerifyResult(verification, spec)
+
+
+def _load_images(folder: Path, count: int, channels: int, reporter: Reporter) -> list[tuple[str, np.ndarray]]:
+    from tflgen.errors import CalibrationError
+    from tflgen.images import IMAGE_SUFFIXES, UnreadableImage, find_images, load_image, spread
+
+    if not folder.is_dir():
+        raise CalibrationError(f"--images {folder}: no such folder", "give a folder of images like the ones the app will see")
+    paths = find_images(folder)
+    if not paths:
+        raise CalibrationError(f"--images {folder}: no images found", f"the folder needs images ending in {', '.join(IMAGE_SUFFIXES)}")
+    loaded = []
+    for path in spread(paths, count):
+        try:
+            loaded.append((path.relative_to(folder).as_posix(), load_image(path, channels)))
+        except UnreadableImage:
+            reporter.warn(f"skipped unreadable image {path}")
+    if not loaded:
+        raise CalibrationError(f"--images {folder}: none of the images could be read", "check that the files are real JPEG/PNG/BMP images")
+    return loaded
+
+
+class _SourceReference:
+    """The source's answers, for the task's comparison."""
+
+    def __init__(self, kind: str, result) -> None:  # noqa: ANN001
+        self.kind = kind
+        self.result = result
+
+
+def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, options: VerifyOptions, reporter: Reporter) -> _SourceReference:
+    from tflgen.convert import ConversionRequest, convert
+    from tflgen.recipes import IoType, Recipe
+    from tflgen.reference import image_to_input, resolve_normalization
+    from tflgen.sources import SourceKind
+    from tflgen.spec import Role, SpecOptions, Task, build_spec
+    from tflgen.tflite_info import detection_anchors
+    from tflgen.verify import (
+        TfliteRunner,
+        classification_result,
+        detection_result,
+        segmentation_result,
+    )
+
+    if source.kind is SourceKind.TFLITE or (spec.task is Task.DETECTION and source.has_detection_postprocess):
+        if source.kind is SourceKind.TFLITE:
+            content, kind = source.path.read_bytes(), f"the .tflite {source.path}"
+        else:
+            # Its TF post-processing body is a placeholder (the converter swaps in the op), so
+            # the float32 conversion of the source is the reference.
+            request = ConversionRequest(Recipe.FLOAT32, IoType.FLOAT32, False, False, False)
+            content, kind = convert(source, request, None, reporter).content, "the float32 conversion of the source (its TF post-processing is a placeholder)"
+        from tflgen.tflite_info import read_model
+
+        reference_spec = build_spec(
+            read_model(content, kind), SpecOptions(task=spec.task, labels=spec.labels, label_offset=spec.label_offset,
+                                                   mean=",".join(map(repr, spec.input.normalization.mean)) if spec.input.normalization else None,
+                                                   std=",".join(map(repr, spec.input.normalization.std)) if spec.input.normalization else None),
+        )
+        runner = TfliteRunner(content, reference_spec, None, reporter)
+        return _SourceReference(kind, runner.result)
+
+    dtype = np.dtype(source.input.dtype)
+    normalization = spec.input.normalization
+    if dtype == np.float32 and normalization is None:
+        normalization = resolve_normalization(None, None, spec.input.channels, "float32", "the source model")
+
+    def source_outputs(image: np.ndarray) -> tuple[np.ndarray, ...]:
+        return source.predict(image_to_input(image, spec.input.shape, dtype, normalization if dtype == np.float32 else None))
+
+    if spec.task is Task.DETECTION:
+        anchors = detection_anchors(model_content)
+        if anchors is None:
+            raise OptionError("the .tflite's detection op has no constant anchors", "verify it against a float32 .tflite of the same model")
+        from tflgen.ssd import SsdParams, resolve_raw_outputs
+        from tflgen.reference import ssd_postprocess
+        from tflgen.tflite_info import read_model
+
+        settings = read_model(model_content, "model").detection
+        params = SsdParams(
+            anchors=anchors, scales=(settings["y_scale"], settings["x_scale"], settings["h_scale"], settings["w_scale"]),
+            max_detections=int(settings["max_detections"]), score_threshold=float(settings["nms_score_threshold"]),
+            iou_threshold=float(settings["nms_iou_threshold"]),
+        )
+        box_index, score_index, num_classes = resolve_raw_outputs(source.outputs, params.anchor_count)
+
+        def detect(image: np.ndarray, score_threshold: float):  # noqa: ANN202
+            raw = source_outputs(image)
+            return detection_result(ssd_postprocess(raw[box_index], raw[score_index], anchors, params, num_classes), score_threshold)
+
+        return _SourceReference("the source's raw outputs through the numpy TFLite_Detection_PostProcess", detect)
+
+    if len(source.outputs) != 1 or tuple(source.outputs[0].shape) != spec.outputs[0].shape:
+        shapes = ", ".join(str(list(o.shape)) for o in source.outputs)
+        raise OptionError(
+            f"the source's outputs ({shapes}) don't match the .tflite's {spec.task.value} output {list(spec.outputs[0].shape)}",
+            "verify a .tflite against the model it was converted from, with the same --task",
+        )
+    role = spec.outputs[0].role
+    if spec.task is Task.CLASSIFICATION:
+        return _SourceReference("the source model in TensorFlow", lambda image, _: classification_result(source_outputs(image)[0], role))
+    return _SourceReference("the source model in TensorFlow", lambda image, _: segmentation_result(source_outputs(image)[0], role))
+
+
+def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
+    """Convert with every recipe, verify each, keep the smallest within --max-drop (ties: faster)."""
+    from dataclasses import replace as with_fields
+
+    from tflgen.calibration import image_layout, load_calibration
+    from tflgen.convert import ConversionRequest, convert
+    from tflgen.errors import ConversionError
+    from tflgen.outputs import write_file_atomic
+    from tflgen.recipes import IoType, Target
+    from tflgen.report import check_report_dir
+    from tflgen.sources import GraphFlags, open_source
+    from tflgen.spec import SpecOptions
+    from tflgen.verify import check_max_drop
+
+    if options.images is None or options.max_drop is None:
+        raise OptionError("--quantize auto needs --images DIR and --max-drop X", "e.g. --quantize auto --images ./photos --max-drop 0.02 (plus --mean/--std)")
+    check_max_drop(options.max_drop)
+    if options.target is Target.EDGETPU:
+        raise OptionError("--quantize auto with --target edgetpu", "the Edge TPU runs int8 only: drop --quantize auto")
+    if options.report is not None:
+        check_report_dir(options.report)
+    ssd_params = _ssd_params(options.ssd) if options.ssd else None
+    reporter.info(f"Loading {options.source}")
+    source = open_source(options.source, GraphFlags(options.inputs, options.outputs, options.input_shape), reporter)
+    if ssd_params is not None:
+        from tflgen.ssd import wrap_with_postprocess
+
+        source = wrap_with_postprocess(source, ssd_params, reporter)
+    _, _, channels = image_layout(source.input.shape)
+    normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "--quantize auto")
+    calibration_dir = options.calibration or options.images
+    if options.calibration is None:
+        reporter.warn("int8 calibrates on the --images it is verified on; pass --calibration DIR for an unbiased figure")
+    verify_options = VerifyOptions(
+        options.source, options.output, options.images, SpecOptions(mean=options.mean, std=options.std),
+        options.inputs, options.outputs, options.input_shape, max_drop=options.max_drop,
+    )
+    io_type = options.io_type or IoType.FLOAT32
+    candidates: list[tuple[Candidate, bytes | None, object]] = []
+    for recipe in (Recipe.FLOAT32, Recipe.FLOAT16, Recipe.DYNAMIC, Recipe.INT8):
+        reporter.info(f"Trying {recipe.value}")
+        request = ConversionRequest(recipe, io_type if recipe is Recipe.INT8 else IoType.FLOAT32, False, options.select_tf_ops, options.allow_float_fallback)
+        calibration = None
+        if recipe is Recipe.INT8:
+            calibration = load_calibration(calibration_dir, options.calibration_count, source.input.shape, np.dtype(source.input.dtype), normalization, reporter)
+        try:
+            conversion = convert(source, request, calibration, reporter)
+        except ConversionError as exc:
+            reporter.warn(f"{recipe.value}: {exc.message}")
+            candidates.append((Candidate(recipe.value, None, exc.message), None, None))
+            continue
+        verification = verify_model(verify_options, reporter, model_content=conversion.content, source=source).verification
+        candidates.append((Candidate(recipe.value, verification), conversion.content, conversion))
+    fitting = [c for c in candidates if c[0].verification is not None and c[0].verification.within_budget]
+    chosen = None
+    if fitting:
+        smallest = min(c[0].verification.size_bytes for c in fitting)
+        near = [c for c in fitting if c[0].verification.size_bytes <= smallest * 1.01]  # sizes within 1% tie
+        chosen = min(near, key=lambda c: (c[0].verification.latency[-1].median_ms, c[0].verification.size_bytes))
+    table = tuple(with_fields(c[0], chosen=c is chosen) for c in candidates)
+    if chosen is None:
+        return ConvertResult(options, source, None, None, normalization, None, table)
+    write_file_atomic(options.output, chosen[1])
+    if options.report is not None:
+        verify_model(with_fields(verify_options, report=options.report), reporter, model_content=chosen[1], source=source,
+                     extra_report={"candidates": [_candidate_row(c) for c in table]})
+    conversion = chosen[2]
+    request = ConversionRequest(Recipe(chosen[0].recipe), io_type if chosen[0].recipe == "int8" else IoType.FLOAT32, False, options.select_tf_ops, options.allow_float_fallback)
+    origin = f"{options.calibration_count} images from {calibration_dir}" if chosen[0].recipe == "int8" else None
+    return ConvertResult(options, source, request, conversion, normalization, origin, table)
+
+
+def _candidate_row(candidate: Candidate) -> dict:
+    v = candidate.verification
+    if v is None:
+        return {"recipe": candidate.recipe, "failure": candidate.failure, "chosen": False}
+    return {
+        "recipe": candidate.recipe, "chosen": candidate.chosen, "size_bytes": v.size_bytes, "size_ratio": v.size_ratio,
+        "agreement": v.agreement, "drop": v.drop, "within_budget": v.within_budget,
+        "latency_ms": {str(l.threads): l.median_ms for l in v.latency},
+    }

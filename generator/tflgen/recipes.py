@@ -10,6 +10,7 @@ class Recipe(StrEnum):
     FLOAT16 = "float16"
     DYNAMIC = "dynamic"
     INT8 = "int8"
+    AUTO = "auto"  # not a converter recipe: every recipe above, verified, the smallest within --max-drop
 
 
 class IoType(StrEnum):

@@ -70,7 +70,8 @@ class SourceModel:
             return tuple(interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details())
         import tensorflow as tf
 
-        return tuple(t.numpy() for t in self.function(tf.constant(batch)))
+        # flattened like `outputs` (a signature returns a dict: its values in sorted-key order)
+        return tuple(t.numpy() for t in tf.nest.flatten(self.function(tf.constant(batch))))
 
 
 def detect_kind(path: Path) -> tuple[SourceKind, Path]:

@@ -227,3 +227,30 @@ def load_interpreter(content: bytes, where: str, reporter: Reporter, threads: in
                 "the file is corrupt, or uses custom/Flex ops this runtime lacks",
             ) from exc
     return interpreter
+
+
+def detection_anchors(content: bytes) -> np.ndarray | None:
+    """The anchors [N, 4] (cy, cx, h, w) a model's TFLite_Detection_PostProcess op holds as its
+    third input, dequantized if stored as integers; None without the op or constant anchors."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.Model.GetRootAs(content, 0)
+    graph = model.Subgraphs(0)
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        if (code.CustomCode() or b"").decode() != DETECTION_POSTPROCESS_OP or op.InputsLength() < 3:
+            continue
+        tensor = graph.Tensors(op.Inputs(2))
+        data = model.Buffers(tensor.Buffer()).DataAsNumpy() if tensor.Buffer() > 0 else None
+        if data is None or isinstance(data, int) or len(data) == 0:
+            return None
+        dtype = {schema.TensorType.FLOAT32: np.float32, schema.TensorType.UINT8: np.uint8, schema.TensorType.INT8: np.int8}.get(tensor.Type())
+        if dtype is None:
+            return None
+        values = np.frombuffer(data.tobytes(), dtype=np.dtype(dtype).newbyteorder("<")).reshape(-1, 4).astype(np.float32)
+        q = tensor.Quantization()
+        if dtype is not np.float32 and q is not None and q.ScaleLength() > 0:
+            values = (values - q.ZeroPoint(0)) * q.Scale(0)
+        return values
+    return None

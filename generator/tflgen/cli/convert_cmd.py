@@ -17,7 +17,7 @@ def convert(
     source: opt.SourcePath,
     output: Annotated[Path, typer.Option("--output", "-o", help="The .tflite to write.", show_default=False)],
     quantize: Annotated[
-        Optional[Recipe], typer.Option("--quantize", "-q", help="Recipe: float32 (default), float16, dynamic (int8 weights), int8 (full integer).", rich_help_panel="Quantization", show_default=False)
+        Optional[Recipe], typer.Option("--quantize", "-q", help="Recipe: float32 (default), float16, dynamic (int8 weights), int8 (full integer), auto (the smallest within --max-drop on --images).", rich_help_panel="Quantization", show_default=False)
     ] = None,
     io_type: Annotated[
         Optional[IoType], typer.Option("--io-type", help="int8 only: the model's input/output type (default float32).", rich_help_panel="Quantization", show_default=False)
@@ -55,6 +55,15 @@ def convert(
     iou_threshold: Annotated[
         Optional[float], typer.Option("--iou-threshold", help="NMS IoU threshold (default 0.6).", rich_help_panel="SSD post-processing", show_default=False)
     ] = None,
+    images: Annotated[
+        Optional[Path], typer.Option("--images", help="--quantize auto: images to verify every recipe on.", rich_help_panel="Quantization", show_default=False)
+    ] = None,
+    max_drop: Annotated[
+        Optional[float], typer.Option("--max-drop", help="--quantize auto: largest accepted 1 - agreement (0..1).", rich_help_panel="Quantization", show_default=False)
+    ] = None,
+    report: Annotated[
+        Optional[Path], typer.Option("--report", help="--quantize auto: write the chosen model's verification report here.", rich_help_panel="Quantization", show_default=False)
+    ] = None,
     mean: opt.Mean = None,
     std: opt.Std = None,
     inputs: opt.Inputs = None,
@@ -67,7 +76,7 @@ def convert(
     """Convert and quantize a TensorFlow model to .tflite."""
     from tflgen.cli.summary import print_conversion
     from tflgen.console import Reporter
-    from tflgen.errors import OptionError
+    from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
     from tflgen.pipeline import ConvertOptions, SsdOptions, convert_model
 
     reporter = Reporter(verbose=verbose)
@@ -83,8 +92,9 @@ def convert(
             allow_random_calibration=allow_random_calibration, mean=mean, std=std,
             inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
             select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback, ssd=ssd,
+            images=images, max_drop=max_drop, report=report,
         ),
         reporter,
     )
     print_conversion(result, reporter)
-    return 0
+    return EXIT_BUDGET_MISSED if result.conversion is None else 0

@@ -8,6 +8,7 @@ from tflgen.console import Reporter
 from tflgen.metadata import ModelMetadata, TensorMetadata
 from tflgen.pipeline import ConvertResult, MetadataResult
 from tflgen.tflite_info import ModelInfo, TensorInfo
+from tflgen.verify import Verification
 
 
 def _size(n: int) -> str:
@@ -31,7 +32,27 @@ def _ops(pairs: tuple[tuple[str, int], ...], limit: int = 8) -> str:
     return shown + (f", +{len(pairs) - limit} more types" if len(pairs) > limit else "")
 
 
+def print_candidates(result: ConvertResult, reporter: Reporter) -> None:
+    table = Table(title=f"--quantize auto, --max-drop {result.options.max_drop}", title_justify="left")
+    for column in ("recipe", "size", "size / limit", "agreement", "drop", "within budget", "median latency", "chosen"):
+        table.add_column(column)
+    for c in result.candidates:
+        v = c.verification
+        if v is None:
+            table.add_row(c.recipe, f"failed: {c.failure}", "", "", "", "", "", "")
+            continue
+        latency = ", ".join(f"{l.median_ms:.2f} ms @{l.threads}" for l in v.latency)
+        table.add_row(c.recipe, _size(v.size_bytes), f"{v.size_ratio:.3f}", f"{v.agreement:.4f}", f"{v.drop:.4f}",
+                      "yes" if v.within_budget else "no", latency, "[bold green]✓[/bold green]" if c.chosen else "")
+    reporter.out.print(table)
+
+
 def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
+    if result.candidates:
+        print_candidates(result, reporter)
+    if result.conversion is None:
+        reporter.out.print(f"No recipe is within --max-drop {result.options.max_drop}; nothing was written.")
+        return
     source, conversion, request = result.source, result.conversion, result.request
     info = conversion.info
     table = Table(title=f"Converted {source.path} → {result.options.output}", show_header=False, title_justify="left")
@@ -131,4 +152,17 @@ def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: M
         add_metadata_rows(table, metadata)
     else:
         table.add_row("metadata", "none (add it with 'tflgen metadata')")
+    reporter.out.print(table)
+
+
+def print_verification(verification: Verification, report: object, reporter: Reporter) -> None:
+    from tflgen.report import _rows
+
+    table = Table(title="Verification: source model vs .tflite", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in _rows(verification.to_json()):
+        table.add_row(name, value)
+    if report is not None:
+        table.add_row("report", f"{report}/report.md, report.html, report.json")
     reporter.out.print(table)

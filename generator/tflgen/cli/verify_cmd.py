@@ -1,0 +1,52 @@
+"""`tflgen verify`: how far the .tflite is from its source model, on your images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tflgen.cli import app
+from tflgen.cli import options as opt
+
+
+@app.command(no_args_is_help=True)
+def verify(
+    source: opt.SourcePath,
+    model: Annotated[Path, typer.Argument(help="The .tflite converted from SOURCE.", show_default=False)],
+    images: Annotated[Path, typer.Option("--images", help="Folder of images like the ones the app will see (recursive).", show_default=False)],
+    report: Annotated[Optional[Path], typer.Option("--report", help="Write report.json, report.md, report.html and pictures here.", show_default=False)] = None,
+    max_drop: Annotated[Optional[float], typer.Option("--max-drop", help="Exit 1 when 1 - agreement exceeds this (0..1).", show_default=False)] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="Latency at this many threads (default: 1 and all cores).", show_default=False)] = None,
+    count: Annotated[int, typer.Option("--count", help="How many images to use (spread over the sorted list).")] = 100,
+    score_threshold: Annotated[float, typer.Option("--score-threshold", help="Detection: the score above which detections count.")] = 0.5,
+    task: opt.TaskOption = None,
+    labels: opt.Labels = None,
+    label_offset: opt.LabelOffset = None,
+    mean: opt.Mean = None,
+    std: opt.Std = None,
+    color: opt.Color = None,
+    inputs: opt.Inputs = None,
+    outputs: opt.Outputs = None,
+    input_shape: opt.InputShape = None,
+    verbose: opt.Verbose = False,
+    debug: opt.Debug = False,
+) -> int:
+    """Run SOURCE and the .tflite on the same images; report agreement, size and latency."""
+    from tflgen.cli.summary import print_verification
+    from tflgen.console import Reporter
+    from tflgen.errors import EXIT_BUDGET_MISSED
+    from tflgen.pipeline import VerifyOptions, verify_model
+    from tflgen.spec import SpecOptions, read_labels
+
+    reporter = Reporter(verbose=verbose)
+    spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
+                       label_offset=label_offset, mean=mean, std=std, color=color)
+    result = verify_model(
+        VerifyOptions(source, model, images, spec, opt.names(inputs), opt.names(outputs), opt.shape(input_shape),
+                      report, max_drop, threads, count, score_threshold),
+        reporter,
+    )
+    print_verification(result.verification, report, reporter)
+    return EXIT_BUDGET_MISSED if result.verification.within_budget is False else 0

@@ -1,0 +1,263 @@
+"""How far a .tflite is from its source model, on the user's own images.
+
+Both run on the same preprocessed images (the reference preprocessing, quantized for an integer
+input); the results are compared per task, and size and latency are measured. Every number in
+the report is computed here, from this run.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tflgen import __version__
+from tflgen.console import Reporter
+from tflgen.errors import OptionError
+from tflgen.reference import (
+    Detections,
+    argmax_mask,
+    dequantize,
+    image_to_input,
+    intersection_over_union,
+    softmax,
+    ssd_postprocess,
+    top_k,
+)
+from tflgen.spec import ModelSpec, Role, Task
+
+HEADLINE = {
+    Task.CLASSIFICATION: "top-1 agreement",
+    Task.DETECTION: "detection F1 at IoU 0.5",
+    Task.SEGMENTATION: "pixel agreement",
+}
+BYTES_PER_WEIGHT = {"float32": 4, "float16": 2, "dynamic": 1, "int8": 1}
+LATENCY_RUNS = 30
+WARMUP_RUNS = 5
+
+
+# ---------------------------------------------------------------- results per image
+
+
+@dataclass(frozen=True)
+class Result:
+    """One image's final answer, in the form each task compares."""
+
+    probabilities: np.ndarray | None = None  # classification [C]
+    detections: tuple[tuple[int, float, tuple[float, float, float, float]], ...] = ()  # (class, score, box)
+    mask: np.ndarray | None = None  # segmentation [H, W] class map
+
+
+def classification_result(output: np.ndarray, role: Role) -> Result:
+    scores = output.reshape(-1).astype(np.float32)
+    return Result(probabilities=softmax(scores) if role is Role.LOGITS else scores)
+
+
+def detection_result(detections: Detections, score_threshold: float) -> Result:
+    kept = tuple(
+        (int(c), float(s), tuple(float(v) for v in np.clip(b, 0.0, 1.0)))
+        for b, c, s in zip(detections.boxes, detections.classes, detections.scores)
+        if s >= score_threshold
+    )
+    return Result(detections=kept)
+
+
+def segmentation_result(output: np.ndarray, role: Role) -> Result:
+    return Result(mask=output[0].astype(np.int32) if role is Role.LABEL_MAP else argmax_mask(output[0]))
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def classification_metrics(reference: list[Result], candidate: list[Result]) -> dict[str, float]:
+    top1 = [int(np.argmax(r.probabilities)) == int(np.argmax(c.probabilities)) for r, c in zip(reference, candidate)]
+    # top-5: the source's best class is among the .tflite's five best
+    top5 = [int(np.argmax(r.probabilities)) in [i for i, _ in top_k(c.probabilities, 5)] for r, c in zip(reference, candidate)]
+    diff = [float(np.mean(np.abs(r.probabilities - c.probabilities))) for r, c in zip(reference, candidate)]
+    return {"top-1 agreement": float(np.mean(top1)), "top-5 agreement": float(np.mean(top5)), "mean absolute probability difference": float(np.mean(diff))}
+
+
+def match_detections(reference: Result, candidate: Result, iou: float = 0.5) -> list[tuple[int, int, float]]:
+    """Greedy matches (reference index, candidate index, IoU): same class, IoU >= `iou`, best scores first."""
+    matches = []
+    used: set[int] = set()
+    for i, (cls, _, box) in sorted(enumerate(reference.detections), key=lambda e: -e[1][1]):
+        best, best_iou = None, iou
+        for j, (other_cls, _, other_box) in enumerate(candidate.detections):
+            if j in used or other_cls != cls:
+                continue
+            overlap = float(intersection_over_union(np.asarray(box), np.asarray(other_box)))
+            if overlap >= best_iou:
+                best, best_iou = j, overlap
+        if best is not None:
+            used.add(best)
+            matches.append((i, best, best_iou))
+    return matches
+
+
+def detection_metrics(reference: list[Result], candidate: list[Result]) -> dict[str, float]:
+    matched = [match_detections(r, c) for r, c in zip(reference, candidate)]
+    n_ref = sum(len(r.detections) for r in reference)
+    n_cand = sum(len(c.detections) for c in candidate)
+    n_match = sum(len(m) for m in matched)
+    precision = n_match / n_cand if n_cand else 1.0
+    recall = n_match / n_ref if n_ref else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    ious = [iou for m in matched for _, _, iou in m]
+    return {
+        "detection F1 at IoU 0.5": f1, "precision": precision, "recall": recall,
+        "mean IoU of matched boxes": float(np.mean(ious)) if ious else 0.0,
+        "reference detections": float(n_ref), "tflite detections": float(n_cand),
+    }
+
+
+def segmentation_metrics(reference: list[Result], candidate: list[Result]) -> dict[str, float]:
+    agreement = [float(np.mean(r.mask == c.mask)) for r, c in zip(reference, candidate)]
+    ious = []
+    for r, c in zip(reference, candidate):
+        for cls in np.union1d(np.unique(r.mask), np.unique(c.mask)):
+            a, b = r.mask == cls, c.mask == cls
+            ious.append(float(np.sum(a & b) / np.sum(a | b)))
+    return {"pixel agreement": float(np.mean(agreement)), "mean IoU": float(np.mean(ious))}
+
+
+METRICS = {Task.CLASSIFICATION: classification_metrics, Task.DETECTION: detection_metrics, Task.SEGMENTATION: segmentation_metrics}
+
+
+# ---------------------------------------------------------------- running the .tflite
+
+
+class TfliteRunner:
+    """A LiteRT interpreter (XNNPACK, default delegates) fed with the reference preprocessing."""
+
+    def __init__(self, content: bytes, spec: ModelSpec, threads: int | None, reporter: Reporter) -> None:
+        from tflgen.tflite_info import load_interpreter
+
+        self.spec = spec
+        self.interpreter = load_interpreter(content, "model", reporter, threads=threads)
+        self.input_index = self.interpreter.get_input_details()[0]["index"]
+        self.outputs = self.interpreter.get_output_details()
+
+    def input_for(self, image: np.ndarray) -> np.ndarray:
+        i = self.spec.input
+        quantization = (i.quantization.scale, i.quantization.zero_point) if i.quantization else None
+        return image_to_input(image, i.shape, np.dtype(i.dtype), i.normalization, quantization)
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        """Every output, dequantized, in the model's output order."""
+        self.interpreter.set_tensor(self.input_index, batch)
+        self.interpreter.invoke()
+        values = []
+        for detail in self.outputs:
+            value = self.interpreter.get_tensor(detail["index"])
+            scale, zero_point = detail["quantization"]
+            values.append(dequantize(value, scale, zero_point) if scale else value.astype(np.float32))
+        return values
+
+    def result(self, image: np.ndarray, score_threshold: float) -> Result:
+        return result_from_outputs(self.spec, self.run(self.input_for(image)), score_threshold)
+
+    def latency(self, image: np.ndarray, runs: int = LATENCY_RUNS) -> tuple[float, float]:
+        """Median and p90 of single-image invoke() in milliseconds, after warm-up."""
+        self.interpreter.set_tensor(self.input_index, self.input_for(image))
+        for _ in range(WARMUP_RUNS):
+            self.interpreter.invoke()
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            self.interpreter.invoke()
+            times.append((time.perf_counter() - start) * 1000)
+        return statistics.median(times), float(np.percentile(times, 90))
+
+
+def result_from_outputs(spec: ModelSpec, outputs: list[np.ndarray], score_threshold: float) -> Result:
+    if spec.task is Task.CLASSIFICATION:
+        o = spec.outputs[0]
+        return classification_result(outputs[o.index], o.role)
+    if spec.task is Task.SEGMENTATION:
+        o = spec.outputs[0]
+        return segmentation_result(outputs[o.index], o.role)
+    by_role = {o.role: outputs[o.index] for o in spec.outputs}
+    count = int(by_role[Role.COUNT].reshape(-1)[0])
+    detections = Detections(by_role[Role.BOXES][0, :count], by_role[Role.CLASSES][0, :count], by_role[Role.SCORES][0, :count], count)
+    return detection_result(detections, score_threshold)
+
+
+# ---------------------------------------------------------------- the report
+
+
+@dataclass(frozen=True)
+class LatencyFigure:
+    threads: int
+    median_ms: float
+    p90_ms: float
+    runs: int
+
+
+@dataclass(frozen=True)
+class Verification:
+    task: Task
+    images: int
+    metrics: dict[str, float]
+    headline: str
+    agreement: float
+    recipe: str
+    size_bytes: int
+    parameter_count: int
+    weight_limit_bytes: int
+    latency: tuple[LatencyFigure, ...]
+    reference_kind: str  # how the source's answers were obtained
+    settings: dict[str, Any] = field(default_factory=dict)
+    max_drop: float | None = None
+    tool_version: str = __version__
+
+    @property
+    def drop(self) -> float:
+        return 1.0 - self.agreement
+
+    @property
+    def size_ratio(self) -> float:
+        return self.size_bytes / self.weight_limit_bytes if self.weight_limit_bytes else float("nan")
+
+    @property
+    def within_budget(self) -> bool | None:
+        return None if self.max_drop is None else self.drop <= self.max_drop + 1e-12
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": "tflgen", "tool_version": self.tool_version, "task": self.task.value, "images": self.images,
+            "headline": {"metric": self.headline, "agreement": self.agreement, "drop": self.drop,
+                         "max_drop": self.max_drop, "within_budget": self.within_budget},
+            "metrics": self.metrics, "reference": self.reference_kind,
+            "size": {"bytes": self.size_bytes, "recipe": self.recipe, "parameters": self.parameter_count,
+                     "weight_limit_bytes": self.weight_limit_bytes, "ratio": self.size_ratio},
+            "latency": [{"threads": l.threads, "median_ms": l.median_ms, "p90_ms": l.p90_ms, "runs": l.runs} for l in self.latency],
+            "settings": self.settings,
+        }
+
+
+def recipe_of(info) -> str:  # noqa: ANN001 (ModelInfo)
+    """The quantization recipe a .tflite was made with, read from its weights and activations."""
+    weights = dict(info.weight_bytes)
+    if info.integer_activations:
+        return "int8"
+    if weights.get("int8", 0) > weights.get("float32", 0):
+        return "dynamic"
+    if weights.get("float16", 0) > weights.get("float32", 0):
+        return "float16"
+    return "float32"
+
+
+def thread_counts(threads: int | None) -> tuple[int, ...]:
+    cores = os.cpu_count() or 1
+    return (threads,) if threads else tuple(sorted({1, cores}))
+
+
+def check_max_drop(value: float | None) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise OptionError(f"--max-drop {value} is outside 0..1", "it is the largest accepted 1 - agreement, e.g. --max-drop 0.02")
