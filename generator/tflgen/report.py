@@ -73,7 +73,7 @@ def write_report(
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _rows(data: dict[str, Any]) -> list[tuple[str, str]]:
+def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     head = data["headline"]
     rows = [
         ("task", data["task"]),
@@ -94,7 +94,7 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, str]]:
 
 def markdown(data: dict[str, Any]) -> str:
     lines = ["# tflgen verification report", "", "| | |", "|---|---|"]
-    lines += [f"| {name} | {value} |" for name, value in _rows(data)]
+    lines += [f"| {name} | {value} |" for name, value in summary_rows(data)]
     if data.get("candidates"):
         lines += ["", "## Recipes tried (--quantize auto)", "", "| recipe | size (bytes) | size / limit | agreement | drop | within budget | median latency (ms) by threads | chosen |", "|---|---|---|---|---|---|---|---|"]
         for c in data["candidates"]:
@@ -110,7 +110,7 @@ def markdown(data: dict[str, Any]) -> str:
 
 
 def html_page(data: dict[str, Any]) -> str:
-    rows = "".join(f"<tr><th>{html.escape(n)}</th><td>{html.escape(v)}</td></tr>" for n, v in _rows(data))
+    rows = "".join(f"<tr><th>{html.escape(n)}</th><td>{html.escape(v)}</td></tr>" for n, v in summary_rows(data))
     pictures = "".join(
         f'<figure><img src="{html.escape(p["file"])}" alt="{html.escape(p["image"])}"><figcaption>{html.escape(p["image"])}</figcaption></figure>'
         for p in data.get("pictures", [])

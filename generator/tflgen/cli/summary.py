@@ -156,12 +156,12 @@ def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: M
 
 
 def print_verification(verification: Verification, report: object, reporter: Reporter) -> None:
-    from tflgen.report import _rows
+    from tflgen.report import summary_rows
 
     table = Table(title="Verification: source model vs .tflite", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    for name, value in _rows(verification.to_json()):
+    for name, value in summary_rows(verification.to_json()):
         table.add_row(name, value)
     if report is not None:
         table.add_row("report", f"{report}/report.md, report.html, report.json")
