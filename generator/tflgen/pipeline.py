@@ -349,7 +349,7 @@ def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, optio
     from tflgen.recipes import IoType, Recipe
     from tflgen.reference import image_to_input, resolve_normalization
     from tflgen.sources import SourceKind
-    from tflgen.spec import Role, SpecOptions, Task, build_spec
+    from tflgen.spec import SpecOptions, Task, build_spec
     from tflgen.tflite_info import detection_anchors
     from tflgen.verify import (
         TfliteRunner,
@@ -499,3 +499,91 @@ def _candidate_row(candidate: Candidate) -> dict:
         "agreement": v.agreement, "drop": v.drop, "within_budget": v.within_budget,
         "latency_ms": {str(l.threads): l.median_ms for l in v.latency},
     }
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    convert: ConvertOptions  # its `output` is ignored: the model goes into the project
+    spec: SpecOptions
+    out: Path
+    package: str
+    app_name: str
+    text: ModelInfoText
+    golden_images: Path | None = None  # default: --images, else --calibration
+    golden_count: int = 3
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class AppResult:
+    conversion: ConvertResult
+    spec: ModelSpec | None
+    out: Path
+    files: tuple[str, ...]
+    golden_cases: int
+
+
+MODEL_FILE = "model.tflite"
+MODEL_PATH = f"app/src/main/ml/{MODEL_FILE}"  # where Android Studio's "New > Other > TensorFlow Lite Model" puts it
+
+
+def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
+    """convert -> metadata -> golden vectors -> render: a project whose processing is proven on the JVM."""
+    import tempfile
+    from dataclasses import replace as with_fields
+
+    from tflgen.errors import CalibrationError
+    from tflgen.golden import GoldenSettings, golden_files
+    from tflgen.images import UnreadableImage, find_images, load_image, spread
+    from tflgen.metadata import metadata_for_spec, write_metadata
+    from tflgen.render import ProjectOptions, check_expressible, check_output_dir, render_project, validate_app_name, validate_package
+    from tflgen.spec import build_spec, spec_to_toml
+    from tflgen.tflite_info import read_model
+
+    validate_package(options.package)
+    validate_app_name(options.app_name)
+    check_output_dir(options.out, options.force)
+    golden_dir = options.golden_images or options.convert.images or options.convert.calibration
+    if golden_dir is None:
+        raise CalibrationError("the app's golden tests need images (--images DIR)", "pass a few images like the ones the app will see; --calibration images are used when given")
+    if not golden_dir.is_dir() or not find_images(golden_dir):
+        raise CalibrationError(f"--images {golden_dir}: no images found", "give a folder with a few jpg/png/bmp images")
+
+    with tempfile.TemporaryDirectory(prefix="tflgen-app-") as work:
+        converted = convert_model(with_fields(options.convert, output=Path(work) / MODEL_FILE, force=True), reporter)
+        if converted.conversion is None:  # --quantize auto found no recipe within budget
+            return AppResult(converted, None, options.out, (), 0)
+        content = (Path(work) / MODEL_FILE).read_bytes()
+    spec_options = with_fields(options.spec, mean=options.convert.mean, std=options.convert.std)
+    spec = build_spec(read_model(content, "converted model"), spec_options, "the app")
+    check_expressible(spec)
+    metadata, associated = metadata_for_spec(spec, options.text)
+    model = write_metadata(content, metadata, associated)
+
+    paths = []
+    for path in spread(find_images(golden_dir), options.golden_count * 3):
+        try:
+            load_image(path, 3)
+        except UnreadableImage:
+            reporter.warn(f"skipped unreadable image {path}")
+            continue
+        paths.append(path)
+        if len(paths) == options.golden_count:
+            break
+    if not paths:
+        raise CalibrationError(f"--images {golden_dir}: none of the images could be read", "check that the files are real JPEG/PNG/BMP images")
+    with reporter.quiet_native():
+        golden = golden_files(model, spec, paths, GoldenSettings())
+    settings = {"tflgen": {"app": {
+        "source": str(options.convert.source), "package": options.package, "app_name": options.app_name,
+        "quantize": (converted.request.recipe.value if converted.request else "float32"),
+        "io_type": converted.request.io_type.value if converted.request else "float32",
+        "calibration": str(options.convert.calibration) if options.convert.calibration else "",
+        "images": str(golden_dir),
+    }}}
+    import tomli_w
+
+    toml = (tomli_w.dumps(settings) + "\n" + spec_to_toml(spec)).encode("utf-8")
+    extra = {**golden, MODEL_PATH: model, "tflgen.toml": toml}
+    rendered = render_project(spec, options.out, ProjectOptions(options.package, options.app_name, MODEL_FILE), extra, options.force)
+    return AppResult(converted, spec, options.out, rendered.files, len(paths))

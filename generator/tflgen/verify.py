@@ -11,7 +11,6 @@ import os
 import statistics
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,6 @@ from tflgen.reference import (
     image_to_input,
     intersection_over_union,
     softmax,
-    ssd_postprocess,
     top_k,
 )
 from tflgen.spec import ModelSpec, Role, Task

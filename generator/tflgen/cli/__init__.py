@@ -40,7 +40,7 @@ def _root(
 
 
 def _register() -> None:
-    from tflgen.cli import convert_cmd, inspect_cmd, metadata_cmd, verify_cmd  # noqa: F401  (commands register on import)
+    from tflgen.cli import app_cmd, convert_cmd, inspect_cmd, metadata_cmd, verify_cmd  # noqa: F401  (commands register on import)
 
 
 _register()

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from tflgen.errors import OptionError
+from tflgen.recipes import IoType, Recipe, Target
 from tflgen.spec import ColorOrder, ResizeMode, Task  # light: no TensorFlow
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log output.")]
@@ -76,3 +77,79 @@ Resize = Annotated[
     ResizeMode,
     typer.Option("--resize", help="How the app fits camera frames to the input size.", rich_help_panel="Input"),
 ]
+
+# Conversion options, shared by convert and app.
+Quantize = Annotated[
+    Optional[Recipe], typer.Option("--quantize", "-q", help="Recipe: float32 (default), float16, dynamic (int8 weights), int8 (full integer), auto (the smallest within --max-drop on --images).", rich_help_panel="Quantization", show_default=False),
+]
+
+IoTypeOption = Annotated[
+    Optional[IoType], typer.Option("--io-type", help="int8 only: the model's input/output type (default float32).", rich_help_panel="Quantization", show_default=False),
+]
+
+TargetOption = Annotated[
+    Target, typer.Option("--target", help="edgetpu = int8, uint8 IO, integer-only ops.", rich_help_panel="Quantization"),
+]
+
+Calibration = Annotated[
+    Optional[Path], typer.Option("--calibration", help="Folder of representative images for int8 (jpg/png/bmp, recursive).", rich_help_panel="Quantization", show_default=False),
+]
+
+CalibrationCount = Annotated[
+    int, typer.Option("--calibration-count", help="How many calibration images to use (spread evenly over the sorted list).", rich_help_panel="Quantization"),
+]
+
+AllowRandomCalibration = Annotated[
+    bool, typer.Option("--allow-random-calibration", help="Calibrate on random pixels when you have no images (accuracy unknown).", rich_help_panel="Quantization"),
+]
+
+AllowFloatFallback = Annotated[
+    bool, typer.Option("--allow-float-fallback", help="Accept ops or IO the converter leaves in float instead of failing.", rich_help_panel="Quantization"),
+]
+
+SelectTfOps = Annotated[
+    bool, typer.Option("--select-tf-ops", help="Allow Flex (TensorFlow) ops; the app then needs the Flex delegate.", rich_help_panel="Quantization"),
+]
+
+SsdAnchors = Annotated[
+    Optional[Path], typer.Option("--ssd-anchors", help="Raw SSD: anchors [N,4] cy,cx,h,w (.npy/.csv); appends TFLite_Detection_PostProcess.", rich_help_panel="SSD post-processing", show_default=False),
+]
+
+SsdScales = Annotated[
+    Optional[str], typer.Option("--ssd-scales", help="Box coder scales y,x,h,w (default 10,10,5,5).", rich_help_panel="SSD post-processing", show_default=False),
+]
+
+MaxDetections = Annotated[
+    Optional[int], typer.Option("--max-detections", help="Detections kept (default 10).", rich_help_panel="SSD post-processing", show_default=False),
+]
+
+ScoreThreshold = Annotated[
+    Optional[float], typer.Option("--score-threshold", help="Minimum score (default 1e-8).", rich_help_panel="SSD post-processing", show_default=False),
+]
+
+IouThreshold = Annotated[
+    Optional[float], typer.Option("--iou-threshold", help="NMS IoU threshold (default 0.6).", rich_help_panel="SSD post-processing", show_default=False),
+]
+
+Images = Annotated[
+    Optional[Path], typer.Option("--images", help="--quantize auto: images to verify every recipe on.", rich_help_panel="Quantization", show_default=False),
+]
+
+MaxDrop = Annotated[
+    Optional[float], typer.Option("--max-drop", help="--quantize auto: largest accepted 1 - agreement (0..1).", rich_help_panel="Quantization", show_default=False),
+]
+
+Report = Annotated[
+    Optional[Path], typer.Option("--report", help="--quantize auto: write the chosen model's verification report here.", rich_help_panel="Quantization", show_default=False),
+]
+
+
+def ssd_options(anchors: Path | None, scales: str | None, max_detections: int | None, score_threshold: float | None, iou_threshold: float | None):  # -> SsdOptions | None
+    """The SSD post-processing options, or None; the others without --ssd-anchors are an error."""
+    from tflgen.pipeline import SsdOptions
+
+    if anchors is not None:
+        return SsdOptions(anchors, scales, max_detections, score_threshold, iou_threshold)
+    if any(v is not None for v in (scales, max_detections, score_threshold, iou_threshold)):
+        raise OptionError("--ssd-scales/--max-detections/--score-threshold/--iou-threshold need --ssd-anchors", "they configure the SSD post-processing that --ssd-anchors adds")
+    return None

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from tflgen.console import Reporter
 from tflgen.metadata import ModelMetadata, TensorMetadata
-from tflgen.pipeline import ConvertResult, MetadataResult
+from tflgen.pipeline import AppResult, ConvertResult, MetadataResult
 from tflgen.tflite_info import ModelInfo, TensorInfo
 from tflgen.verify import Verification
 
@@ -166,3 +166,16 @@ def print_verification(verification: Verification, report: object, reporter: Rep
     if report is not None:
         table.add_row("report", f"{report}/report.md, report.html, report.json")
     reporter.out.print(table)
+
+
+def print_app(result: AppResult, reporter: Reporter) -> None:
+    print_conversion(result.conversion, reporter)
+    if result.spec is None:
+        return
+    spec = result.spec
+    reporter.out.print(
+        f"[bold]Project written to {result.out}[/bold]: {len(result.files)} files, {spec.task.value}, "
+        f"{result.golden_cases} golden case(s) in processing/src/test/resources/golden.\n"
+        f"Next: open {result.out} in Android Studio, or prove the processing on any JVM with "
+        f"'gradle -p {result.out} :processing:test'."
+    )

@@ -1,0 +1,77 @@
+"""`tflgen app`: convert -> metadata -> golden vectors -> an Android Studio project."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from tflgen.cli import app
+from tflgen.cli import options as opt
+from tflgen.recipes import Target
+from tflgen.spec import ResizeMode
+
+
+@app.command(name="app", no_args_is_help=True)
+def app_command(
+    source: opt.SourcePath,
+    out: Annotated[Path, typer.Option("--out", help="The project folder to create.", show_default=False)],
+    package: Annotated[str, typer.Option("--package", help="Java package of the app.")] = "com.example.tflgen",
+    app_name: Annotated[str, typer.Option("--app-name", help="The app's (and Gradle project's) name.")] = "TflgenApp",
+    task: opt.TaskOption = None,
+    labels: opt.Labels = None,
+    label_offset: opt.LabelOffset = None,
+    color: opt.Color = None,
+    resize: opt.Resize = ResizeMode.STRETCH,
+    quantize: opt.Quantize = None,
+    io_type: opt.IoTypeOption = None,
+    target: opt.TargetOption = Target.GENERIC,
+    calibration: opt.Calibration = None,
+    calibration_count: opt.CalibrationCount = 100,
+    allow_random_calibration: opt.AllowRandomCalibration = False,
+    allow_float_fallback: opt.AllowFloatFallback = False,
+    select_tf_ops: opt.SelectTfOps = False,
+    ssd_anchors: opt.SsdAnchors = None,
+    ssd_scales: opt.SsdScales = None,
+    max_detections: opt.MaxDetections = None,
+    score_threshold: opt.ScoreThreshold = None,
+    iou_threshold: opt.IouThreshold = None,
+    images: Annotated[Optional[Path], typer.Option("--images", help="Images for the golden tests (and --quantize auto); default: --calibration.", show_default=False)] = None,
+    max_drop: opt.MaxDrop = None,
+    mean: opt.Mean = None,
+    std: opt.Std = None,
+    inputs: opt.Inputs = None,
+    outputs: opt.Outputs = None,
+    input_shape: opt.InputShape = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Model name (metadata).", rich_help_panel="Description")] = None,
+    description: Annotated[Optional[str], typer.Option("--description", help="What the model does (metadata).", rich_help_panel="Description")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Update the generated files in an existing project (nothing else is deleted).")] = False,
+    verbose: opt.Verbose = False,
+    debug: opt.Debug = False,
+) -> int:
+    """Convert, describe and verify the model, then render an Android Studio project around it."""
+    from tflgen.cli.summary import print_app
+    from tflgen.console import Reporter
+    from tflgen.errors import EXIT_BUDGET_MISSED
+    from tflgen.metadata import ModelInfoText
+    from tflgen.pipeline import AppOptions, ConvertOptions, build_app
+    from tflgen.spec import SpecOptions, read_labels
+
+    reporter = Reporter(verbose=verbose)
+    convert_options = ConvertOptions(
+        source=source, output=out / "model.tflite", recipe=quantize, io_type=io_type, target=target,
+        calibration=calibration, calibration_count=calibration_count, allow_random_calibration=allow_random_calibration,
+        mean=mean, std=std, inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
+        select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback,
+        ssd=opt.ssd_options(ssd_anchors, ssd_scales, max_detections, score_threshold, iou_threshold),
+        images=images if max_drop is not None else None, max_drop=max_drop,
+    )
+    spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
+                       label_offset=label_offset, color=color, resize=resize)
+    result = build_app(
+        AppOptions(convert_options, spec, out, package, app_name, ModelInfoText(name or "", description or ""), images, force=force),
+        reporter,
+    )
+    print_app(result, reporter)
+    return EXIT_BUDGET_MISSED if result.spec is None else 0

@@ -1,0 +1,236 @@
+"""Golden vectors: what the generated Kotlin `processing` module must reproduce, case by case.
+
+For each image, `processing/src/test/resources/golden/<case>/` gets:
+
+- `image.png`      the source image (RGB; what the Kotlin test decodes to ARGB pixels)
+- `input.bin`      the expected input tensor, raw little-endian bytes
+- `output_<i>.bin` the raw output tensors LiteRT gives for exactly that input, by output index
+- `tensors.json`   dtype, shape (and quantization) of each of those tensors
+- `expected.json`  the final results of the Python reference: labels and scores (classification),
+                   boxes in image pixels with labels and scores (detection), or the class mask
+                   (segmentation, its values in `mask.bin`, int32 little-endian)
+
+plus `golden/cases.txt`, one case name a line (the Kotlin test reads its cases from it).
+Everything is deterministic: sorted JSON keys, floats written as the shortest decimal that
+reads back as the same float32, PNGs without timestamps.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tflgen.geometry import Placement, preprocess
+from tflgen.reference import argmax_mask, dequantize, resize_bilinear, round_half_away, softmax, top_k
+from tflgen.spec import ModelSpec, OutputSpec, Role, Task
+
+GOLDEN_DIR = "processing/src/test/resources/golden"
+CASES_FILE = "cases.txt"
+MAX_IMAGE_SIDE = 640  # larger images are shrunk first: the PNG stays small, the maths is the same
+
+
+@dataclass(frozen=True)
+class GoldenSettings:
+    """The app-side settings the expected results are computed with (recorded in expected.json)."""
+
+    max_results: int = 5  # classification top-k, and at most this many detections
+    score_threshold: float = 0.0  # detections: keep score >= this (0: every detection the op gives)
+
+
+@dataclass(frozen=True)
+class Category:
+    class_index: int
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Detection:
+    class_index: int
+    label: str
+    score: float
+    box: tuple[float, float, float, float]  # left, top, right, bottom in image pixels, clamped to the image
+
+
+# ---------------------------------------------------------------- the reference results
+
+
+def output_values(output: OutputSpec, raw: np.ndarray) -> np.ndarray:
+    """A raw output tensor as float32, dequantized with its own scale and zero point."""
+    if output.quantization is not None:
+        return dequantize(raw, output.quantization.scale, output.quantization.zero_point)
+    return np.asarray(raw).astype(np.float32)
+
+
+def classify(spec: ModelSpec, outputs: Sequence[np.ndarray], max_results: int) -> list[Category]:
+    """Top `max_results` classes, best first (softmax first when the model emits logits)."""
+    output = spec.output(Role.LOGITS) if spec.has(Role.LOGITS) else spec.output(Role.PROBABILITIES)
+    scores = output_values(output, outputs[output.index]).reshape(-1)
+    if output.role is Role.LOGITS:
+        scores = softmax(scores)
+    return [Category(i, spec.label(i), score) for i, score in top_k(scores, max_results)]
+
+
+def detect(spec: ModelSpec, outputs: Sequence[np.ndarray], where: Placement, score_threshold: float, max_results: int) -> list[Detection]:
+    """TFLite_Detection_PostProcess outputs (found by role, in any order) to detections in image pixels.
+
+    Rows past `count` are not read (the op leaves them unwritten); the op sorts by score already.
+    """
+    def values(role: Role) -> np.ndarray:
+        output = spec.output(role)
+        return output_values(output, outputs[output.index]).reshape(-1)
+
+    boxes, classes, scores = values(Role.BOXES).reshape(-1, 4), values(Role.CLASSES), values(Role.SCORES)
+    count = min(max(int(values(Role.COUNT)[0]), 0), len(scores))
+    in_image = where.box_to_image(boxes[:count])
+    found = []
+    for row in range(count):
+        if scores[row] >= np.float32(score_threshold) and len(found) < max_results:
+            class_index = int(classes[row])
+            found.append(Detection(class_index, spec.label(class_index), float(scores[row]), tuple(float(v) for v in in_image[row])))
+    return found
+
+
+def segment(spec: ModelSpec, outputs: Sequence[np.ndarray]) -> np.ndarray:
+    """The [H, W] int32 class mask at the output's resolution."""
+    if spec.has(Role.LABEL_MAP):
+        output = spec.output(Role.LABEL_MAP)
+        return np.asarray(outputs[output.index]).reshape(output.shape[1], output.shape[2]).astype(np.int32)
+    output = spec.output(Role.MASK)
+    scores = output_values(output, outputs[output.index]).reshape(output.shape[1:])
+    return argmax_mask(scores)
+
+
+def run_model(model: bytes, tensor: np.ndarray) -> list[np.ndarray]:
+    """The raw output tensors (not dequantized) of one invocation, by output index."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=model)
+    interpreter.allocate_tensors()
+    detail = interpreter.get_input_details()[0]
+    interpreter.set_tensor(detail["index"], tensor)
+    interpreter.invoke()
+    return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]
+
+
+# ---------------------------------------------------------------- writing the cases
+
+
+def golden_files(model: bytes, spec: ModelSpec, images: Sequence[Path], settings: GoldenSettings = GoldenSettings()) -> dict[str, bytes]:
+    """Every golden file for `images`, keyed by its path in the project (under GOLDEN_DIR).
+
+    `model` is the .tflite the app ships, `spec` its ModelSpec. Images are read as RGB; one
+    case per image, named after its position and file name.
+    """
+    from tflgen.images import load_image
+
+    files: dict[str, bytes] = {}
+    names = []
+    for position, path in enumerate(images):
+        name = case_name(position, path)
+        names.append(name)
+        rgb = shrink(load_image(path, 3))
+        for file, content in golden_case(model, spec, rgb, settings).items():
+            files[f"{GOLDEN_DIR}/{name}/{file}"] = content
+    files[f"{GOLDEN_DIR}/{CASES_FILE}"] = "".join(f"{n}\n" for n in names).encode()
+    return files
+
+
+def golden_case(model: bytes, spec: ModelSpec, rgb: np.ndarray, settings: GoldenSettings = GoldenSettings()) -> dict[str, bytes]:
+    """The files of one case (names relative to the case folder) for an [H, W, 3] uint8 RGB image."""
+    tensor, where = preprocess(rgb, spec.input)
+    outputs = run_model(model, tensor)
+    files = {"image.png": png(rgb), "input.bin": little_endian(tensor)}
+    described = []
+    for output in sorted(spec.outputs, key=lambda o: o.index):
+        raw = outputs[output.index]
+        file = f"output_{output.index}.bin"
+        files[file] = little_endian(raw)
+        described.append({"index": output.index, **_tensor_entry(file, raw, output.quantization)})
+    q = spec.input.quantization
+    tensors = {"input": _tensor_entry("input.bin", tensor, q), "outputs": described}
+    expected: dict[str, Any] = {
+        "task": spec.task.value,
+        "image": {"width": where.image_width, "height": where.image_height},
+        "placement": {"source": _rect(where.source), "target": _rect(where.target)},
+    }
+    if spec.task is Task.CLASSIFICATION:
+        expected["max_results"] = settings.max_results
+        expected["results"] = [
+            {"class": c.class_index, "label": c.label, "score": c.score} for c in classify(spec, outputs, settings.max_results)
+        ]
+    elif spec.task is Task.DETECTION:
+        expected["max_results"] = settings.max_results
+        expected["score_threshold"] = settings.score_threshold
+        expected["results"] = [
+            {"class": d.class_index, "label": d.label, "score": d.score, "box": list(d.box)}
+            for d in detect(spec, outputs, where, settings.score_threshold, settings.max_results)
+        ]
+    else:
+        mask = segment(spec, outputs)
+        files["mask.bin"] = little_endian(mask.astype(np.int32))
+        expected["mask"] = {"file": "mask.bin", "width": int(mask.shape[1]), "height": int(mask.shape[0])}
+    files["tensors.json"] = to_json(tensors)
+    files["expected.json"] = to_json(expected)
+    return files
+
+
+def case_name(position: int, path: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "image"
+    return f"{position:02d}_{stem}"
+
+
+def shrink(rgb: np.ndarray, max_side: int = MAX_IMAGE_SIDE) -> np.ndarray:
+    """The image itself when small enough, else our bilinear resize of it (deterministic everywhere)."""
+    height, width = rgb.shape[:2]
+    if max(height, width) <= max_side:
+        return rgb
+    ratio = max_side / max(height, width)
+    size = (max(1, round(height * ratio)), max(1, round(width * ratio)))
+    return np.clip(round_half_away(resize_bilinear(rgb, *size)), 0, 255).astype(np.uint8)
+
+
+def png(rgb: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def little_endian(array: np.ndarray) -> bytes:
+    array = np.asarray(array)
+    return array.astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+
+
+def to_json(data: Any) -> bytes:
+    return (json.dumps(_floats32(data), sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode()
+
+
+def _floats32(data: Any) -> Any:
+    """Floats as the shortest decimal that reads back as the same float32 (Kotlin's String.toFloat)."""
+    if isinstance(data, float | np.floating):
+        return float(np.format_float_positional(np.float32(data), unique=True, trim="0"))
+    if isinstance(data, dict):
+        return {k: _floats32(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_floats32(v) for v in data]
+    return data
+
+
+def _rect(rect: Any) -> dict[str, int]:
+    return {"left": rect.left, "top": rect.top, "width": rect.width, "height": rect.height}
+
+
+def _tensor_entry(file: str, array: np.ndarray, quantization: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"file": file, "dtype": str(np.asarray(array).dtype), "shape": list(np.asarray(array).shape)}
+    if quantization is not None:
+        entry["quantization"] = {"scale": quantization.scale, "zero_point": quantization.zero_point}
+    return entry

@@ -1,0 +1,374 @@
+"""Render the generated Android project from the Jinja templates under `templates/`.
+
+The template tree mirrors the output tree. Path conventions:
+
+- a path segment `__package__` becomes the package's folders: `com.example.app` -> `com/example/app`;
+- a file name ending in `.jinja` is rendered (Jinja2, StrictUndefined) and loses that suffix;
+  every other file is copied byte for byte;
+- a file name starting with `dot-` gets a leading `.` instead (`dot-gitignore` -> `.gitignore`),
+  so that the template tree itself holds no dot files that tools would act on.
+
+Which templates a project gets is decided here, per task (`TASK_TEMPLATES`), never by Jinja
+conditions in file names. Templates hold no logic: the Kotlin is static code parameterized by
+the generated `ModelSpec.kt`, whose Kotlin literals are formatted here.
+
+Rendering is deterministic (same inputs, same bytes: sorted walk, no timestamps, fixed file
+modes) and atomic: everything is written into a temporary folder beside the output, then moved
+into place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tflgen.errors import OptionError, OutputError
+from tflgen.golden import GOLDEN_DIR
+from tflgen.spec import ModelSpec, Role, Task
+
+PACKAGE_SEGMENT = "__package__"
+RENDERED_SUFFIX = ".jinja"
+DOT_PREFIX = "dot-"
+KOTLIN_VERSION = "2.2.21"  # the generated build's Kotlin plugin; tests compile with the same kotlinc
+
+_PROCESSING_MAIN = f"processing/src/main/kotlin/{PACKAGE_SEGMENT}/processing"
+_PROCESSING_TEST = f"processing/src/test/kotlin/{PACKAGE_SEGMENT}/processing"
+
+# Template paths (relative to the templates folder) every project gets.
+COMMON_TEMPLATES: tuple[str, ...] = (
+    "dot-gitignore",
+    "build.gradle.kts",
+    "gradle.properties",
+    "gradle/libs.versions.toml.jinja",
+    "gradle/wrapper/gradle-wrapper.properties",
+    "settings.gradle.kts.jinja",
+    "processing/README.md",
+    "processing/build.gradle.kts.jinja",
+    f"{_PROCESSING_MAIN}/ModelSpec.kt.jinja",
+    f"{_PROCESSING_MAIN}/Placement.kt.jinja",
+    f"{_PROCESSING_MAIN}/Preprocess.kt.jinja",
+    f"{_PROCESSING_MAIN}/Quantization.kt.jinja",
+    f"{_PROCESSING_MAIN}/Specs.kt.jinja",
+    f"{_PROCESSING_TEST}/BenchmarkSupport.kt.jinja",
+    f"{_PROCESSING_TEST}/GoldenCase.kt.jinja",
+    f"{_PROCESSING_TEST}/GoldenTest.kt.jinja",
+    f"{_PROCESSING_TEST}/Json.kt.jinja",
+)
+
+# What each task adds: its post-processing, the checks of its golden results, its benchmark.
+TASK_TEMPLATES: dict[Task, tuple[str, ...]] = {
+    Task.CLASSIFICATION: (
+        f"{_PROCESSING_MAIN}/Classification.kt.jinja",
+        f"{_PROCESSING_TEST}/ClassificationGolden.kt.jinja",
+        f"{_PROCESSING_TEST}/ClassificationBenchmark.kt.jinja",
+    ),
+    Task.DETECTION: (
+        f"{_PROCESSING_MAIN}/Detection.kt.jinja",
+        f"{_PROCESSING_TEST}/DetectionGolden.kt.jinja",
+        f"{_PROCESSING_TEST}/DetectionBenchmark.kt.jinja",
+    ),
+    Task.SEGMENTATION: (
+        f"{_PROCESSING_MAIN}/Segmentation.kt.jinja",
+        f"{_PROCESSING_TEST}/SegmentationGolden.kt.jinja",
+        f"{_PROCESSING_TEST}/SegmentationBenchmark.kt.jinja",
+    ),
+}
+
+# Gradle modules the settings include (the app module joins with the next templates).
+MODULES: tuple[str, ...] = ("processing",)
+
+# Folders owned whole by tflgen: replaced as a whole when an existing project is re-rendered.
+OWNED_DIRS: tuple[str, ...] = (GOLDEN_DIR,)
+
+# Defaults the app starts with (its settings screen changes them).
+DEFAULT_SCORE_THRESHOLD = {Task.CLASSIFICATION: 0.0, Task.DETECTION: 0.5, Task.SEGMENTATION: 0.5}
+DEFAULT_MAX_RESULTS = {Task.CLASSIFICATION: 5, Task.DETECTION: 10, Task.SEGMENTATION: 1}
+
+_JAVA_KEYWORDS = frozenset(
+    "abstract assert boolean break byte case catch char class const continue default do double else enum "
+    "extends final finally float for goto if implements import instanceof int interface long native new "
+    "package private protected public return short static strictfp super switch synchronized this throw "
+    "throws transient try void volatile while true false null var record yield sealed permits non-sealed _".split()
+)
+# Kotlin's hard keywords can't be package segments either (they'd need backticks everywhere).
+_KOTLIN_KEYWORDS = frozenset("as break class continue do else false for fun if in interface is null object package "
+                             "return super this throw true try typealias typeof val var when while".split())
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SUPPORTED_TYPES = ("float32", "uint8", "int8")
+MAX_LABELS = 5000  # listOf(...) in ModelSpec's static initializer: about 8 bytes of bytecode per label
+_LABEL_MAP_TYPES = ("int32", "int64", "uint8", "int8")
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    package: str  # Java package of the app, e.g. "com.example.detector"; processing lives in <package>.processing
+    app_name: str  # the Gradle root project name (and, later, the app's title)
+    model_file: str = "model.tflite"  # the model's file name in the app (ModelSpec.MODEL_FILE)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    out: Path
+    files: tuple[str, ...]  # every file written, relative to `out`, sorted
+
+
+# ---------------------------------------------------------------- checks
+
+
+def validate_package(package: str, option: str = "--package") -> None:
+    """A Java package name usable in Kotlin too: dot-separated identifiers, no keyword, no leading digit."""
+    if not package:
+        raise OptionError(f"{option} is empty", "give a Java package name such as com.example.detector")
+    for segment in package.split("."):
+        if not _IDENTIFIER.fullmatch(segment):
+            what = "an empty part" if not segment else f"{segment!r}, which is not a Java identifier (letters, digits, _; no leading digit)"
+            raise OptionError(f"{option} {package}: {what}", "use lower-case parts separated by dots, e.g. com.example.detector")
+        if segment in _JAVA_KEYWORDS or segment in _KOTLIN_KEYWORDS:
+            raise OptionError(f"{option} {package}: {segment!r} is a Java or Kotlin keyword", "rename that part, e.g. com.example.myapp")
+
+
+def validate_app_name(name: str, option: str = "--app-name") -> None:
+    """A Gradle root project name: not empty, none of / \\ : < > " ? * |, no leading or trailing dot or space."""
+    bad = sorted(set(name) & set('/\\:<>"?*|')) + sorted({c for c in name if ord(c) < 0x20})
+    if not name.strip() or bad or name != name.strip() or name.startswith(".") or name.endswith("."):
+        what = f"contains {' '.join(repr(c) for c in bad)}" if bad else "is empty or starts or ends with a dot or space"
+        raise OptionError(f"{option} {name!r} {what}", "use letters, digits, spaces, - and _, e.g. --app-name \"My Detector\"")
+
+
+def check_expressible(spec: ModelSpec) -> None:
+    """Refuse, before anything is written, a spec the generated Kotlin can't handle."""
+    if spec.input.dtype not in _SUPPORTED_TYPES:
+        raise OptionError(f"the model's input is {spec.input.dtype}", "the app feeds float32, uint8 or int8 inputs: convert with --io-type float32, uint8 or int8")
+    if spec.input.dtype != "float32" and spec.input.normalization is not None and spec.input.quantization is None:
+        raise OptionError(f"the {spec.input.dtype} input has a normalization but no quantization", "convert the model again with tflgen convert")
+    if spec.input.dtype == "float32" and spec.input.normalization is None:
+        raise OptionError("the float input has no normalization", "pass --mean and --std")
+    for output in spec.outputs:
+        allowed = _LABEL_MAP_TYPES if output.role is Role.LABEL_MAP else _SUPPORTED_TYPES
+        if output.dtype not in allowed:
+            raise OptionError(
+                f"output {output.index} ({output.role.value}) is {output.dtype}; the app reads {', '.join(allowed)} there",
+                "convert with --quantize float32 or int8 (--io-type uint8/int8 quantizes the outputs too)",
+            )
+    if len(spec.labels) > MAX_LABELS:
+        raise OptionError(
+            f"{len(spec.labels)} labels: the generated ModelSpec.kt holds at most {MAX_LABELS} (the JVM limits a method to 64 KB)",
+            "give one label per model class",
+        )
+    if spec.task is Task.DETECTION and not all(spec.has(r) for r in (Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT)):
+        raise OptionError("the detection model lacks TFLite_Detection_PostProcess outputs", "convert a raw SSD with --ssd-anchors to add the op")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def templates_root() -> Path:
+    """The templates folder: tflgen/templates in the package (in a checkout, generator/tflgen/templates
+    is a symlink to the repository's templates/, which is how setuptools puts them into the wheel),
+    else the repository's templates/ itself (a checkout whose symlink was not kept)."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "templates", here.parent.parent / "templates"):
+        if (candidate / "settings.gradle.kts.jinja").is_file():
+            return candidate
+    raise FileNotFoundError(f"tflgen's templates are missing (looked in {here / 'templates'} and {here.parent.parent / 'templates'})")
+
+
+def template_paths(task: Task) -> tuple[str, ...]:
+    return tuple(sorted(COMMON_TEMPLATES + TASK_TEMPLATES[task]))
+
+
+def output_path(template: str, package: str) -> str:
+    """Where a template lands in the project (see the module docstring for the conventions)."""
+    parts = [package.replace(".", "/") if part == PACKAGE_SEGMENT else part for part in template.split("/")]
+    name = parts[-1]
+    if name.endswith(RENDERED_SUFFIX):
+        name = name[: -len(RENDERED_SUFFIX)]
+    if name.startswith(DOT_PREFIX):
+        name = "." + name[len(DOT_PREFIX):]
+    parts[-1] = name
+    return "/".join(parts)
+
+
+def render_files(spec: ModelSpec, options: ProjectOptions) -> dict[str, bytes]:
+    """Every templated file of the project, keyed by its path in the project, in memory."""
+    import jinja2
+
+    validate_package(options.package)
+    validate_app_name(options.app_name)
+    check_expressible(spec)
+    root = templates_root()
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    context = template_context(spec, options)
+    files = {}
+    for template in template_paths(spec.task):
+        if template.endswith(RENDERED_SUFFIX):
+            content = environment.get_template(template).render(context).encode("utf-8")
+        else:
+            content = (root / template).read_bytes()
+        files[output_path(template, options.package)] = content
+    return files
+
+
+def render_project(spec: ModelSpec, out: Path, options: ProjectOptions, extra_files: Mapping[str, bytes] | None = None, force: bool = False) -> RenderResult:
+    """Render the project into `out`, with `extra_files` (path in the project -> bytes) such as
+    `golden.golden_files(...)`, the model or tflgen.toml.
+
+    `out` must not exist or be an empty folder; with `force` an existing project is updated: the
+    files generated here replace theirs (and the OWNED_DIRS are replaced whole), nothing else in
+    the folder is touched.
+    """
+    files = render_files(spec, options)
+    for path, content in (extra_files or {}).items():
+        if path in files:
+            raise ValueError(f"extra file {path} would replace a rendered template")
+        files[path] = content
+    check_output_dir(out, force)
+    write_tree(out, files)
+    return RenderResult(out, tuple(sorted(files)))
+
+
+def check_output_dir(out: Path, force: bool, option: str = "--out") -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{option} {out} is a file", "give a folder path for the project")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise OutputError(f"{option} {out} is not empty", "pass --force to update the generated files in it (nothing else is deleted), or choose a new folder")
+    parent = out.resolve().parent
+    if not parent.is_dir():
+        raise OutputError(f"{option} {out}: folder {parent} does not exist", f"create it first (mkdir -p {parent})")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{option} {out}: folder {parent} is not writable", "choose a folder you can write to")
+
+
+def write_tree(out: Path, files: Mapping[str, bytes]) -> None:
+    """Write `files` into a temporary folder beside `out`, then move them into place."""
+    out = out.resolve()
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for path in sorted(files):
+            target = staging / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(files[path])
+            target.chmod(0o644)
+        for folder in sorted({p for p in staging.rglob("*") if p.is_dir()} | {staging}):
+            folder.chmod(0o755)
+        if not out.exists() or (out.is_dir() and not any(out.iterdir())):
+            os.replace(staging, out)  # one rename: the project appears whole or not at all
+            return
+        for owned in OWNED_DIRS:
+            if (staging / owned).is_dir() and (out / owned).exists():
+                _remove(out / owned)
+        for path in sorted(files):
+            (out / path).parent.mkdir(parents=True, exist_ok=True)
+            if (out / path).is_dir():
+                _remove(out / path)
+            os.replace(staging / path, out / path)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
+# ---------------------------------------------------------------- Kotlin literals for ModelSpec.kt
+
+
+def template_context(spec: ModelSpec, options: ProjectOptions) -> dict[str, Any]:
+    i = spec.input
+    return {
+        "package": options.package,
+        "app_name": kotlin_string(options.app_name),
+        "modules": MODULES,
+        "kotlin_version": KOTLIN_VERSION,
+        "spec": {
+            "task": f"Task.{_constant(spec.task.value)}",
+            "model_file": kotlin_string(options.model_file),
+            "input": {
+                "name": kotlin_string(i.name),
+                "width": i.width,
+                "height": i.height,
+                "channels": i.channels,
+                "type": _tensor_type(i.dtype),
+                "quantization": _quantization(i.quantization),
+                "normalization": (
+                    f"Normalization(mean = {_float_array(i.normalization.mean)}, std = {_float_array(i.normalization.std)})"
+                    if i.normalization else "null"
+                ),
+                "color": f"ColorOrder.{_constant(i.color.value)}",
+                "resize": f"ResizeMode.{_constant(i.resize.value)}",
+            },
+            "outputs": [
+                {
+                    "name": kotlin_string(o.name),
+                    "role": f"Role.{_constant(o.role.value)}",
+                    "index": o.index,
+                    "shape": f"intArrayOf({', '.join(str(d) for d in o.shape)})",
+                    "type": _tensor_type(o.dtype),
+                    "quantization": _quantization(o.quantization),
+                }
+                for o in sorted(spec.outputs, key=lambda o: o.index)
+            ],
+            "labels": [kotlin_string(label) for label in spec.labels],
+            "label_offset": spec.label_offset,
+            "num_classes": spec.num_classes,
+            "score_threshold": kotlin_float(DEFAULT_SCORE_THRESHOLD[spec.task]),
+            "max_results": DEFAULT_MAX_RESULTS[spec.task],
+        },
+    }
+
+
+def kotlin_string(text: str) -> str:
+    """A Kotlin string literal (escapes `\\`, `"`, `$` and control characters)."""
+    escapes = {"\\": "\\\\", '"': '\\"', "$": "\\$", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b"}
+    out = []
+    for char in text:
+        if char in escapes:
+            out.append(escapes[char])
+        elif ord(char) < 0x20 or 0xD800 <= ord(char) <= 0xDFFF:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def kotlin_float(value: float) -> str:
+    """A Float literal that reads back as exactly the float32 value (shortest round-trip decimal)."""
+    number = np.float32(value)
+    if not np.isfinite(number):
+        raise OptionError(f"the value {value} is not finite", "the model's parameters must be finite numbers")
+    return np.format_float_positional(number, unique=True, trim="0") + "f"
+
+
+def _float_array(values: tuple[float, ...]) -> str:
+    return f"floatArrayOf({', '.join(kotlin_float(v) for v in values)})"
+
+
+def _quantization(q: Any) -> str:
+    return "null" if q is None else f"Quantization(scale = {kotlin_float(q.scale)}, zeroPoint = {int(q.zero_point)})"
+
+
+def _tensor_type(dtype: str) -> str:
+    return f"TensorType.{dtype.upper()}"
+
+
+def _constant(value: str) -> str:
+    return value.upper().replace("-", "_")

@@ -1,0 +1,4 @@
+// Root build: plugin versions come from gradle/libs.versions.toml; each module applies its own.
+plugins {
+    alias(libs.plugins.kotlin.jvm) apply false
+}

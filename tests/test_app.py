@@ -1,0 +1,104 @@
+"""`tflgen app`: convert -> metadata -> golden vectors -> project, and the project's own golden tests pass."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import models
+from helpers import run_cli
+from kotlin_toolchain import INSTALL_HINT, find_toolchain
+from test_cli_errors import assert_bad_input
+
+NORM = ("--mean", "127.5", "--std", "127.5")
+
+
+@pytest.fixture(scope="module")
+def raw_ssd(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app")
+    np.save(folder / "anchors.npy", models.ssd_grid_anchors())
+    (folder / "labels.txt").write_text("background\nred\ngreen\nblue\nyellow\npurple\n")
+    return models.raw_ssd_saved_model(folder / "raw_ssd"), folder
+
+
+def test_app_from_a_raw_ssd_builds_a_project_whose_golden_tests_pass(raw_ssd, images, tmp_path):
+    source, folder = raw_ssd
+    out = tmp_path / "MyDetector"
+    result = run_cli("app", source, "--out", out, "--package", "com.example.detector", "--app-name", "MyDetector",
+                     "-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", 16, *NORM,
+                     "--ssd-anchors", folder / "anchors.npy", "--score-threshold", 0.3,
+                     "--labels", folder / "labels.txt", "--label-offset", 1)
+    assert result.code == 0, result.err
+    assert "Project written to" in result.out
+    model = (out / "app/src/main/ml/model.tflite").read_bytes()
+    from tflgen.metadata import spec_from_model
+
+    spec = spec_from_model(model)  # the model in the project carries its metadata
+    assert spec.task.value == "detection" and spec.class_labels() == ("red", "green", "blue", "yellow", "purple")
+    cases = (out / "processing/src/test/resources/golden/cases.txt").read_text().split()
+    assert len(cases) == 3
+    expected = json.loads((out / f"processing/src/test/resources/golden/{cases[0]}/expected.json").read_text())
+    assert expected
+    toml = (out / "tflgen.toml").read_text()
+    assert 'package = "com.example.detector"' in toml and 'task = "detection"' in toml
+    assert not list(out.rglob("*android*.kt"))
+
+    toolchain = find_toolchain()
+    if toolchain is None:
+        pytest.fail(f"kotlinc, java or JUnit 4 not found: {INSTALL_HINT}")
+    sources = sorted((out / "processing/src").rglob("*.kt"))
+    classes = tmp_path / "classes"
+    compiled = toolchain.compile(sources, classes)
+    assert compiled.returncode == 0, compiled.stderr
+    run = toolchain.run_junit(classes, out / "processing/src/test/resources", "com.example.detector.processing.GoldenTest")
+    assert run.code == 0 and run.failures == 0 and run.run > 0, run.output
+
+
+def test_app_force_updates_generated_files_only(mobilenet, images, tmp_path):
+    out = tmp_path / "App"
+    args = ("app", mobilenet[1], "--out", out, "--images", images, *NORM)
+    assert run_cli(*args).code == 0
+    mine = out / "notes.md"
+    mine.write_text("my notes")
+    (out / "processing/README.md").write_text("edited")
+    assert_bad_input(run_cli(*args), "--out", "not empty")
+    assert run_cli(*args, "--force").code == 0
+    assert mine.read_text() == "my notes"
+    assert (out / "processing/README.md").read_text() != "edited"
+
+
+@pytest.mark.parametrize("package", ["com.example.class", "com.1example", "com..example", "com.example-app"])
+def test_app_invalid_package(mobilenet, images, tmp_path, package):
+    out = tmp_path / "App"
+    assert_bad_input(run_cli("app", mobilenet[1], "--out", out, "--images", images, *NORM, "--package", package), "--package")
+    assert not out.exists()
+
+
+def test_app_out_is_a_file(mobilenet, images, tmp_path):
+    out = tmp_path / "App"
+    out.write_text("x")
+    assert_bad_input(run_cli("app", mobilenet[1], "--out", out, "--images", images, *NORM), "--out")
+
+
+def test_app_needs_golden_images(mobilenet, tmp_path):
+    out = tmp_path / "App"
+    assert_bad_input(run_cli("app", mobilenet[1], "--out", out, *NORM), "--images")
+    assert not out.exists()
+
+
+def test_app_spec_the_kotlin_side_cannot_express(mobilenet, images, tmp_path):
+    """More labels than ModelSpec.kt can hold: refused before anything is written."""
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    outputs = keras.layers.Dense(6000, activation="softmax")(keras.layers.GlobalAveragePooling2D()(inputs))
+    keras.Model(inputs, outputs).save(tmp_path / "wide.keras")
+    labels = tmp_path / "labels.txt"
+    labels.write_text("".join(f"c{i}\n" for i in range(6000)))
+    out = tmp_path / "App"
+    assert_bad_input(run_cli("app", tmp_path / "wide.keras", "--out", out, "--images", images, *NORM, "--labels", labels), "labels")
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

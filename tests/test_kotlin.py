@@ -1,0 +1,313 @@
+"""The generated Kotlin `processing` module, compiled with kotlinc and run with JUnit on the JVM.
+
+Projects are rendered for classification, detection (an SSD ending in TFLite_Detection_PostProcess,
+whose outputs come back scrambled) and segmentation, each as float32 and as int8 with uint8 IO,
+plus the other output forms (probabilities with a gray input, a label map, a foreground
+probability), with golden vectors from LiteRT and the Python reference. All projects compile in
+one kotlinc run (each in its own package), then each project's GoldenTest runs in its own JVM
+with its own golden resources. Resize modes, channel orders and label offsets vary across cases.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import run_cli
+from kotlin_toolchain import INSTALL_HINT, Toolchain, find_toolchain
+
+NORM = ("--mean", "127.5", "--std", "127.5")
+CLASSES = ("circle", "square", "triangle", "étoile ⭐", 'say "hi"', "cost $5", "back\\slash", "h", "i", "j")
+SHAPES = ("???", "circle", "square", "triangle")  # background row first: label offset 1
+SEGMENTS = ("background", "red", "green", "blue")
+GOLDEN_IMAGES = 4
+TESTS_PER_CASE = 4  # GoldenTest's test methods
+
+
+@dataclass(frozen=True)
+class Case:
+    task: str
+    source: str  # which model (see `sources` below)
+    int8: bool
+    resize: str
+    color: str
+    labels: tuple[str, ...]
+    label_offset: int | None = None
+    max_results: int = 5
+    score_threshold: float = 0.0
+
+    @property
+    def package(self) -> str:
+        return f"com.example.{self.source}.{'int8' if self.int8 else 'float32'}"
+
+
+CASES = {
+    # logits: softmax in Kotlin; labels with quotes, $, backslash and non-ASCII; label offset -1
+    "classification-float32": Case("classification", "mobilenet", False, "center-crop", "rgb", CLASSES),
+    "classification-int8": Case("classification", "mobilenet", True, "stretch", "rgb", CLASSES[1:], label_offset=-1, max_results=3),
+    # probabilities (uint8, scale 1/256), one gray channel
+    "classification-gray-int8": Case("classification", "gray", True, "letterbox", "gray", CLASSES[:4]),
+    # TFLite_Detection_PostProcess, outputs in scrambled order; background label row (offset 1)
+    "detection-float32": Case("detection", "ssd", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
+    "detection-int8": Case("detection", "ssd", True, "letterbox", "bgr", SHAPES, label_offset=1, max_results=6, score_threshold=0.3),
+    # [1, H, W, C] scores; [1, H, W] label map (ArgMax in the model); [1, H, W, 1] foreground probability
+    "segmentation-float32": Case("segmentation", "segmenter", False, "letterbox", "rgb", SEGMENTS),
+    "segmentation-int8": Case("segmentation", "segmenter", True, "center-crop", "bgr", SEGMENTS),
+    "segmentation-labelmap-float32": Case("segmentation", "labelmap", False, "stretch", "rgb", SEGMENTS),
+    "segmentation-foreground-int8": Case("segmentation", "foreground", True, "center-crop", "rgb", ()),
+}
+
+
+def _gray_classifier(path: Path) -> Path:
+    """A small classifier of one-channel images ending in softmax (probabilities, not logits)."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(11)
+    inputs = keras.Input((40, 40, 1))
+    x = layers.Conv2D(8, 3, strides=2, activation="relu")(inputs)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(4, activation="softmax", kernel_initializer=keras.initializers.RandomNormal(stddev=2.0, seed=12))(x)
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def _foreground_segmenter(path: Path) -> Path:
+    """A small segmenter with one sigmoid channel: [1, H, W, 1] foreground probability."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(13)
+    inputs = keras.Input((48, 48, 3))
+    x = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    outputs = layers.Conv2D(1, 3, padding="same", activation="sigmoid", kernel_initializer=keras.initializers.RandomNormal(stddev=1.0, seed=14))(x)
+    keras.Model(inputs, outputs).save(path)
+    return path
+
+
+def _label_map(segmenter, folder: Path) -> Path:
+    """The segmenter with ArgMax inside (DeepLab style): a [1, H, W] int32 label map."""
+    import tensorflow as tf
+
+    class LabelMap(tf.Module):
+        def __init__(self, model) -> None:
+            self.model = model
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 64, 64, 3], tf.float32)])
+        def __call__(self, x):
+            return {"labels": tf.argmax(self.model(x), axis=-1, output_type=tf.int32)}
+
+    module = LabelMap(segmenter)
+    tf.saved_model.save(module, str(folder), signatures=module.__call__)
+    return folder
+
+
+@dataclass(frozen=True)
+class Built:
+    toolchain: Toolchain
+    classes: Path  # every project's compiled main and test classes
+    projects: dict[str, Path]
+    models: dict[str, Path]
+
+
+@pytest.fixture(scope="module")
+def toolchain() -> Toolchain:
+    found = find_toolchain()
+    if found is None:
+        pytest.fail(f"kotlinc, java or JUnit 4 not found: {INSTALL_HINT}")
+    return found
+
+
+def _convert(source: Path, out: Path, images: Path, int8: bool) -> Path:
+    args = ["convert", source, "-o", out]
+    if int8:
+        args += ["-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", 12, *NORM]
+    result = run_cli(*args)
+    assert result.code == 0, result.err
+    return out
+
+
+def _spec(model: Path, case: Case):
+    from tflgen.spec import ColorOrder, ResizeMode, SpecOptions, Task, build_spec
+    from tflgen.tflite_info import read_model
+
+    options = SpecOptions(
+        task=Task(case.task), labels=case.labels, label_offset=case.label_offset, mean="127.5", std="127.5",
+        color=ColorOrder(case.color), resize=ResizeMode(case.resize),
+    )
+    return build_spec(read_model(model.read_bytes(), str(model)), options)
+
+
+def _golden_images(images: Path) -> list[Path]:
+    from tflgen.images import find_images
+
+    return find_images(images)[:GOLDEN_IMAGES]
+
+
+def _render(name: str, case: Case, model: Path, images: Path, out: Path) -> Path:
+    from tflgen.golden import GoldenSettings, golden_files
+    from tflgen.render import ProjectOptions, render_project
+
+    spec = _spec(model, case)
+    golden = golden_files(model.read_bytes(), spec, _golden_images(images), GoldenSettings(case.max_results, case.score_threshold))
+    render_project(spec, out, ProjectOptions(case.package, f"Test {name}"), golden)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) -> Built:
+    folder = tmp_path_factory.mktemp("kotlin")
+    sources = {
+        "mobilenet": mobilenet[1], "ssd": ssd_model, "segmenter": segmenter[1],
+        "gray": _gray_classifier(folder / "gray.keras"), "labelmap": _label_map(segmenter[0], folder / "labelmap"),
+        "foreground": _foreground_segmenter(folder / "foreground.keras"),
+    }
+    (folder / "projects").mkdir()
+    converted: dict[tuple[str, bool], Path] = {}
+    projects, models = {}, {}
+    for name, case in CASES.items():
+        key = (case.source, case.int8)
+        if key not in converted:
+            converted[key] = _convert(sources[case.source], folder / f"{name}.tflite", images, case.int8)
+        models[name] = converted[key]
+        projects[name] = _render(name, case, converted[key], images, folder / "projects" / name)
+    kotlin = sorted(p for project in projects.values() for p in (project / "processing" / "src").rglob("*.kt"))
+    classes = folder / "classes"
+    done = toolchain.compile(kotlin, classes)
+    assert done.returncode == 0, f"kotlinc failed:\n{done.stdout}\n{done.stderr}"
+    return Built(toolchain, classes, projects, models)
+
+
+def _resources(project: Path) -> Path:
+    return project / "processing" / "src" / "test" / "resources"
+
+
+def _golden_test(built: Built, name: str, resources: Path | None = None):
+    project = built.projects[name]
+    return built.toolchain.run_junit(built.classes, resources or _resources(project), f"{CASES[name].package}.processing.GoldenTest")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_golden_cases_pass_on_the_jvm(built, name):
+    run = _golden_test(built, name)
+    assert run.code == 0 and run.failures == 0, run.output
+    assert run.run == GOLDEN_IMAGES * TESTS_PER_CASE, run.output
+
+
+def test_cases_have_real_content(built):
+    """The golden cases are not vacuous: detections exist, masks have several classes, inputs vary."""
+    for name, project in built.projects.items():
+        golden = _resources(project) / "golden"
+        cases = (golden / "cases.txt").read_text().split()
+        assert len(cases) == GOLDEN_IMAGES
+        expected = [json.loads((golden / c / "expected.json").read_text()) for c in cases]
+        task = CASES[name].task
+        if task == "detection":
+            assert sum(len(e["results"]) for e in expected) >= GOLDEN_IMAGES, name
+        if task == "classification":
+            for e in expected:
+                scores = [r["score"] for r in e["results"]]
+                assert 2 <= len(scores) <= CASES[name].max_results and scores == sorted(scores, reverse=True), name
+        if task == "segmentation":
+            masks = [np.frombuffer((golden / c / "mask.bin").read_bytes(), "<i4") for c in cases]
+            assert max(len(np.unique(m)) for m in masks) >= 2, name
+        if CASES[name].resize != "stretch":  # the images' aspect ratios differ from the input's
+            assert any(e["placement"]["source"] != {"left": 0, "top": 0, "width": e["image"]["width"], "height": e["image"]["height"]}
+                       or e["placement"]["target"]["width"] != e["placement"]["target"]["height"] for e in expected), name
+
+
+def _tampered(built: Built, name: str, tmp_path: Path, change) -> Path:
+    resources = tmp_path / name
+    shutil.copytree(_resources(built.projects[name]), resources)
+    golden = resources / "golden"
+    change(golden, (golden / "cases.txt").read_text().split()[0])
+    return resources
+
+
+def test_a_moved_box_fails(built, tmp_path):
+    def move_box(golden: Path, case: str) -> None:
+        path = golden / case / "expected.json"
+        expected = json.loads(path.read_text())
+        expected["results"][0]["box"][0] += 1.0
+        path.write_text(json.dumps(expected))
+
+    run = _golden_test(built, "detection-float32", _tampered(built, "detection-float32", tmp_path, move_box))
+    assert run.code != 0 and run.failures == 1, run.output
+    assert "left of detection 0" in run.output
+
+
+def test_an_input_off_by_two_quanta_fails(built, tmp_path):
+    def bump(golden: Path, case: str) -> None:
+        path = golden / case / "input.bin"
+        data = bytearray(path.read_bytes())
+        data[100] = (data[100] + 2) % 256
+        path.write_bytes(bytes(data))
+
+    run = _golden_test(built, "classification-int8", _tampered(built, "classification-int8", tmp_path, bump))
+    assert run.code != 0 and run.failures == 1, run.output
+    assert "input value 100" in run.output
+
+
+def test_a_changed_mask_pixel_fails(built, tmp_path):
+    def change(golden: Path, case: str) -> None:
+        path = golden / case / "mask.bin"
+        mask = np.frombuffer(path.read_bytes(), "<i4").copy()
+        mask[7] = (mask[7] + 1) % len(SEGMENTS)
+        path.write_bytes(mask.astype("<i4").tobytes())
+
+    run = _golden_test(built, "segmentation-int8", _tampered(built, "segmentation-int8", tmp_path, change))
+    assert run.code != 0 and run.failures == 1, run.output
+    assert "1 pixels differ" in run.output
+
+
+def test_no_golden_case_fails(built, tmp_path):
+    empty = tmp_path / "resources"
+    empty.mkdir()
+    run = _golden_test(built, "segmentation-float32", empty)
+    assert run.code != 0, run.output
+    assert "no golden case" in run.output
+
+
+def test_benchmark_main_runs(built):
+    """The benchmark compiles and runs (its figures are in the module README, not asserted here)."""
+    done = built.toolchain.run_main(built.classes, f"{CASES['detection-int8'].package}.processing.Benchmark")
+    assert done.returncode == 0, done.stderr
+    assert "SSD 300x300" in done.stdout and "this model (32x32 UINT8)" in done.stdout
+
+
+# ---------------------------------------------------------------- the rendered tree
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_rendering_is_deterministic(built, images, tmp_path):
+    """Render the same model twice, golden vectors included: the same files with the same bytes."""
+    name = "detection-int8"
+    again = _render(name, CASES[name], built.models[name], images, tmp_path / "again")
+    first, second = _tree(built.projects[name]), _tree(again)
+    assert sorted(set(first) - set(second)) == [] and sorted(set(second) - set(first)) == []
+    assert [path for path in first if first[path] != second[path]] == []
+    assert [p.name for p in tmp_path.iterdir()] == ["again"]  # no staging folder left behind
+
+
+def test_processing_templates_import_no_android():
+    from tflgen.render import templates_root
+
+    processing = templates_root() / "processing"
+    kotlin = [p for p in sorted(processing.rglob("*")) if p.name.endswith((".kt", ".kt.jinja"))]
+    assert len(kotlin) >= 10
+    offending = [
+        f"{path.relative_to(processing)}:{number}: {line.strip()}"
+        for path in kotlin
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\bandroid\.", line.split("//")[0])  # code, not a comment
+    ]
+    assert offending == []
