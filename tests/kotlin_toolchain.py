@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,14 +33,16 @@ class Toolchain:
         command = [str(self.kotlinc), "-Werror", "-jvm-target", "17", "-cp", classpath, "-d", str(out), *map(str, sources)]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_java_env())
 
-    def run_junit(self, classes: Path, resources: Path, test_class: str, timeout: float = 300) -> JUnitRun:
-        classpath = os.pathsep.join(str(p) for p in (classes, resources, self.stdlib, *self.junit))
+    def run_junit(self, classes: Path, resources: Path | Sequence[Path], test_class: str, timeout: float = 300) -> JUnitRun:
+        """Run `test_class` with `resources` (folders: test resources, and main ones such as a raw SSD's anchors) on the classpath."""
+        folders = (resources,) if isinstance(resources, Path) else tuple(resources)
+        classpath = os.pathsep.join(str(p) for p in (classes, *folders, self.stdlib, *self.junit))
         command = ["java", "-cp", classpath, "org.junit.runner.JUnitCore", test_class]
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_java_env())
         return JUnitRun.parse(done.returncode, done.stdout + done.stderr)
 
-    def run_main(self, classes: Path, main_class: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        classpath = os.pathsep.join(str(p) for p in (classes, self.stdlib, *self.junit))
+    def run_main(self, classes: Path, main_class: str, timeout: float = 300, resources: Sequence[Path] = ()) -> subprocess.CompletedProcess:
+        classpath = os.pathsep.join(str(p) for p in (classes, *resources, self.stdlib, *self.junit))
         return subprocess.run(["java", "-cp", classpath, main_class], capture_output=True, text=True, timeout=timeout, env=_java_env())
 
 

@@ -57,6 +57,68 @@ def test_app_from_a_raw_ssd_builds_a_project_whose_golden_tests_pass(raw_ssd, im
     assert run.code == 0 and run.failures == 0 and run.run > 0, run.output
 
 
+@pytest.fixture(scope="module")
+def raw_tflite(raw_ssd, tmp_path_factory) -> Path:
+    """The raw SSD converted without --ssd-anchors: a .tflite without TFLite_Detection_PostProcess."""
+    source, _ = raw_ssd
+    out = tmp_path_factory.mktemp("raw_tflite") / "raw.tflite"
+    result = run_cli("convert", source, "-o", out)
+    assert result.code == 0, result.err
+    return out
+
+
+def test_app_from_a_raw_ssd_tflite_decodes_in_kotlin(raw_ssd, raw_tflite, images, tmp_path):
+    """`tflgen app raw.tflite --ssd-anchors`: the model stays raw, the project decodes it (Kotlin
+    decode + NMS with the anchors shipped as a resource) and its golden tests pass on the JVM."""
+    from tflgen.metadata import spec_from_model
+    from tflgen.spec import ANCHORS_FILE, SsdSpec, spec_from_toml
+    from tflgen.tflite_info import read_model
+
+    _, folder = raw_ssd
+    out = tmp_path / "RawDetector"
+    result = run_cli("app", raw_tflite, "--out", out, "--package", "com.example.raw", "--images", images, *NORM,
+                     "--ssd-anchors", folder / "anchors.npy", "--max-detections", 20, "--iou-threshold", 0.4,
+                     "--labels", folder / "labels.txt", "--label-offset", 1)
+    assert result.code == 0, result.err
+    model = (out / "app/src/main/ml/model.tflite").read_bytes()
+    assert read_model(model, "model").custom_ops == ()  # no op appended: the app decodes
+    spec = spec_from_toml((out / "tflgen.toml").read_text())
+    assert spec.raw_detection and spec.ssd == SsdSpec(64, (10.0, 10.0, 5.0, 5.0), 20, 1e-8, 0.4, ANCHORS_FILE)
+    anchors = out / "processing/src/main/resources/com/example/raw/processing" / ANCHORS_FILE
+    assert anchors.read_bytes() == models.ssd_grid_anchors().astype("<f4").tobytes()
+    assert "ssd_anchors = " in (out / "tflgen.toml").read_text()
+    described = spec_from_model(model)  # the metadata describes the raw outputs and the labels
+    assert described.raw_detection and described.class_labels() == ("red", "green", "blue", "yellow", "purple")
+    model_spec = (out / "processing/src/main/kotlin/com/example/raw/processing/ModelSpec.kt").read_text()
+    assert "val ssd: SsdSpec? = SsdSpec(anchorCount = 64," in model_spec
+    golden = out / "processing/src/test/resources/golden"
+    cases = (golden / "cases.txt").read_text().split()
+    assert sum(len(json.loads((golden / c / "expected.json").read_text())["results"]) for c in cases) > 0
+
+    toolchain = find_toolchain()
+    if toolchain is None:
+        pytest.fail(f"kotlinc, java or JUnit 4 not found: {INSTALL_HINT}")
+    classes = tmp_path / "classes"
+    compiled = toolchain.compile(sorted((out / "processing/src").rglob("*.kt")), classes)
+    assert compiled.returncode == 0, compiled.stderr
+    resources = (out / "processing/src/test/resources", out / "processing/src/main/resources")
+    run = toolchain.run_junit(classes, resources, "com.example.raw.processing.GoldenTest")
+    assert run.code == 0 and run.failures == 0 and run.run == 4 * len(cases), run.output
+
+
+def test_app_raw_ssd_tflite_bad_input(raw_ssd, raw_tflite, images, tmp_path):
+    _, folder = raw_ssd
+    out = tmp_path / "App"
+    result = run_cli("app", raw_tflite, "--out", out, "--images", images, *NORM, "--task", "detection")
+    assert_bad_input(result, "raw SSD", "anchors are unknown")
+    assert "--ssd-anchors" in result.err
+    np.save(tmp_path / "short.npy", models.ssd_grid_anchors()[:60])
+    assert_bad_input(run_cli("app", raw_tflite, "--out", out, "--images", images, *NORM, "--ssd-anchors", tmp_path / "short.npy"), "--ssd-anchors", "60", "64")
+    assert_bad_input(run_cli("app", raw_tflite, "--out", out, "--images", images, *NORM, "--ssd-anchors", folder / "anchors.npy",
+                             "-q", "int8", "--calibration", images), "already a .tflite")
+    assert not out.exists()
+
+
 def test_app_force_updates_generated_files_only(mobilenet, images, tmp_path):
     out = tmp_path / "App"
     args = ("app", mobilenet[1], "--out", out, "--images", images, *NORM)

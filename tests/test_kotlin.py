@@ -1,11 +1,12 @@
 """The generated Kotlin `processing` module, compiled with kotlinc and run with JUnit on the JVM.
 
 Projects are rendered for classification, detection (an SSD ending in TFLite_Detection_PostProcess,
-whose outputs come back scrambled) and segmentation, each as float32 and as int8 with uint8 IO,
-plus the other output forms (probabilities with a gray input, a label map, a foreground
-probability), with golden vectors from LiteRT and the Python reference. All projects compile in
-one kotlinc run (each in its own package), then each project's GoldenTest runs in its own JVM
-with its own golden resources. Resize modes, channel orders and label offsets vary across cases.
+whose outputs come back scrambled, and a raw SSD .tflite without the op, decoded + NMS in Kotlin
+with its anchors) and segmentation, each as float32 and as int8 with uint8 IO, plus the other
+output forms (probabilities with a gray input, a label map, a foreground probability), with
+golden vectors from LiteRT and the Python reference. All projects compile in one kotlinc run
+(each in its own package), then each project's GoldenTest runs in its own JVM with its own
+golden resources. Resize modes, channel orders and label offsets vary across cases.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ NORM = ("--mean", "127.5", "--std", "127.5")
 CLASSES = ("circle", "square", "triangle", "étoile ⭐", 'say "hi"', "cost $5", "back\\slash", "h", "i", "j")
 SHAPES = ("???", "circle", "square", "triangle")  # background row first: label offset 1
 SEGMENTS = ("background", "red", "green", "blue")
+COLOURS = ("red", "green", "blue", "yellow", "purple")  # the raw SSD's 5 classes (its scores have a background column first)
+# Raw SSDs: the op's usual defaults, and strict settings under which NMS suppresses often and the count varies.
+RAW_DEFAULT: dict = {}
+RAW_STRICT = {"max_detections": 25, "score_threshold": 0.5, "iou_threshold": 0.3}
 GOLDEN_IMAGES = 4
 TESTS_PER_CASE = 4  # GoldenTest's test methods
 
@@ -41,6 +46,7 @@ class Case:
     label_offset: int | None = None
     max_results: int = 5
     score_threshold: float = 0.0
+    ssd: dict | None = None  # a raw SSD decoded in Kotlin: its SsdParams settings (anchors: models.ssd_grid_anchors)
 
     @property
     def package(self) -> str:
@@ -56,6 +62,9 @@ CASES = {
     # TFLite_Detection_PostProcess, outputs in scrambled order; background label row (offset 1)
     "detection-float32": Case("detection", "ssd", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     "detection-int8": Case("detection", "ssd", True, "letterbox", "bgr", SHAPES, label_offset=1, max_results=6, score_threshold=0.3),
+    # raw SSD .tflite (no op): box encodings + class scores decoded and NMS'd in Kotlin, anchors as a resource
+    "raw-detection-float32": Case("detection", "raw_ssd", False, "center-crop", "rgb", COLOURS, max_results=10, ssd=RAW_DEFAULT),
+    "raw-detection-int8": Case("detection", "raw_ssd", True, "letterbox", "rgb", ("???", *COLOURS), label_offset=1, max_results=25, ssd=RAW_STRICT),
     # [1, H, W, C] scores; [1, H, W] label map (ArgMax in the model); [1, H, W, 1] foreground probability
     "segmentation-float32": Case("segmentation", "segmenter", False, "letterbox", "rgb", SEGMENTS),
     "segmentation-int8": Case("segmentation", "segmenter", True, "center-crop", "bgr", SEGMENTS),
@@ -133,13 +142,21 @@ def _convert(source: Path, out: Path, images: Path, int8: bool) -> Path:
     return out
 
 
+def _anchors(case: Case) -> np.ndarray | None:
+    import models
+
+    return None if case.ssd is None else models.ssd_grid_anchors()
+
+
 def _spec(model: Path, case: Case):
     from tflgen.spec import ColorOrder, ResizeMode, SpecOptions, Task, build_spec
+    from tflgen.ssd import SsdParams
     from tflgen.tflite_info import read_model
 
     options = SpecOptions(
         task=Task(case.task), labels=case.labels, label_offset=case.label_offset, mean="127.5", std="127.5",
         color=ColorOrder(case.color), resize=ResizeMode(case.resize),
+        ssd=None if case.ssd is None else SsdParams(_anchors(case), **case.ssd),
     )
     return build_spec(read_model(model.read_bytes(), str(model)), options)
 
@@ -155,16 +172,20 @@ def _render(name: str, case: Case, model: Path, images: Path, out: Path) -> Path
     from tflgen.render import ProjectOptions, render_project
 
     spec = _spec(model, case)
-    golden = golden_files(model.read_bytes(), spec, _golden_images(images), GoldenSettings(case.max_results, case.score_threshold))
-    render_project(spec, out, ProjectOptions(case.package, f"Test {name}"), golden)
+    anchors = _anchors(case)
+    golden = golden_files(model.read_bytes(), spec, _golden_images(images), GoldenSettings(case.max_results, case.score_threshold), anchors)
+    render_project(spec, out, ProjectOptions(case.package, f"Test {name}"), golden, anchors=anchors)
     return out
 
 
 @pytest.fixture(scope="module")
 def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) -> Built:
+    import models
+
     folder = tmp_path_factory.mktemp("kotlin")
     sources = {
         "mobilenet": mobilenet[1], "ssd": ssd_model, "segmenter": segmenter[1],
+        "raw_ssd": models.raw_ssd_saved_model(folder / "raw_ssd"),  # converted without --ssd-anchors: a raw .tflite
         "gray": _gray_classifier(folder / "gray.keras"), "labelmap": _label_map(segmenter[0], folder / "labelmap"),
         "foreground": _foreground_segmenter(folder / "foreground.keras"),
     }
@@ -188,9 +209,14 @@ def _resources(project: Path) -> Path:
     return project / "processing" / "src" / "test" / "resources"
 
 
-def _golden_test(built: Built, name: str, resources: Path | None = None):
+def _main_resources(project: Path) -> Path:
+    return project / "processing" / "src" / "main" / "resources"
+
+
+def _golden_test(built: Built, name: str, resources: Path | None = None, main_resources: Path | None = None):
     project = built.projects[name]
-    return built.toolchain.run_junit(built.classes, resources or _resources(project), f"{CASES[name].package}.processing.GoldenTest")
+    folders = (resources or _resources(project), main_resources or _main_resources(project))
+    return built.toolchain.run_junit(built.classes, folders, f"{CASES[name].package}.processing.GoldenTest")
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -242,6 +268,75 @@ def test_a_moved_box_fails(built, tmp_path):
     assert "left of detection 0" in run.output
 
 
+def test_a_moved_box_of_a_raw_ssd_fails(built, tmp_path):
+    def move_box(golden: Path, case: str) -> None:
+        path = golden / case / "expected.json"
+        expected = json.loads(path.read_text())
+        detection = next(d for d in expected["results"] if d["box"][3] < expected["image"]["height"] - 1)
+        detection["box"][3] += 0.5  # half an image pixel: within 1e-3 px the test sees it
+        path.write_text(json.dumps(expected))
+
+    name = "raw-detection-int8"
+    run = _golden_test(built, name, _tampered(built, name, tmp_path, move_box))
+    assert run.code != 0 and run.failures == 1, run.output
+    assert re.search(r"bottom of detection \d+", run.output), run.output
+
+
+def test_other_anchors_fail(built, tmp_path):
+    """The Kotlin decodes with the anchors shipped in the module's resources: moving one anchor's
+    centre by 1 % of the image changes the detections, and the golden test fails."""
+    from tflgen.spec import ANCHORS_FILE
+
+    name = "raw-detection-float32"
+    main = tmp_path / "main"
+    shutil.copytree(_main_resources(built.projects[name]), main)
+    path = next(main.rglob(ANCHORS_FILE))
+    anchors = np.frombuffer(path.read_bytes(), "<f4").reshape(-1, 4).copy()
+    golden = _resources(built.projects[name]) / "golden"
+    first = json.loads((golden / (golden / "cases.txt").read_text().split()[0] / "expected.json").read_text())
+    assert first["results"]
+    anchors[:, 1] += 0.01  # every anchor's cx
+    path.write_bytes(anchors.astype("<f4").tobytes())
+    run = _golden_test(built, name, main_resources=main)
+    assert run.code != 0 and run.failures >= 1, run.output
+    assert "of detection" in run.output
+
+
+def test_raw_ssd_cases_exercise_nms_ties_and_the_threshold(built):
+    """The raw cases are not vacuous. Default settings: every image fills the 10 slots. Strict
+    settings (int8): NMS changes the answer (the plain top-k by score is not what is kept),
+    quantized scores tie (their order is decided by anchor index), and the count varies."""
+    import models
+    from tflgen import reference as ref
+    from tflgen.golden import output_values
+    from tflgen.spec import Role
+
+    anchors = models.ssd_grid_anchors()
+    for name in ("raw-detection-float32", "raw-detection-int8"):
+        case = CASES[name]
+        spec = _spec(built.models[name], case)
+        golden = _resources(built.projects[name]) / "golden"
+        suppressed = ties = 0
+        counts = []
+        for folder in (golden / c for c in (golden / "cases.txt").read_text().split()):
+            tensors = json.loads((folder / "tensors.json").read_text())["outputs"]
+            raw = [np.frombuffer((folder / t["file"]).read_bytes(), np.dtype(t["dtype"]).newbyteorder("<")).reshape(t["shape"]) for t in tensors]
+            codes = output_values(spec.output(Role.BOX_ENCODINGS), raw[spec.output(Role.BOX_ENCODINGS).index])[0]
+            scores = output_values(spec.output(Role.CLASS_SCORES), raw[spec.output(Role.CLASS_SCORES).index])[0]
+            _, best = ref.best_classes(scores, spec.num_classes)
+            kept = np.flatnonzero(best >= np.float32(spec.ssd.score_threshold))
+            top = kept[np.argsort(-best[kept], kind="stable")][: spec.ssd.max_detections].tolist()
+            selected = ref.non_max_suppression(ref.decode_boxes(codes, anchors, spec.ssd.scales), best, spec.ssd.score_threshold,
+                                               spec.ssd.iou_threshold, spec.ssd.max_detections)
+            suppressed += top != selected
+            ties += len(set(best[selected].tolist())) < len(selected)
+            counts.append(len(selected))
+        if case.ssd is RAW_STRICT:
+            assert suppressed >= 1 and ties >= 1 and len(set(counts)) >= 2, (name, suppressed, ties, counts)
+        else:
+            assert counts == [spec.ssd.max_detections] * GOLDEN_IMAGES, (name, counts)
+
+
 def test_an_input_off_by_two_quanta_fails(built, tmp_path):
     def bump(golden: Path, case: str) -> None:
         path = golden / case / "input.bin"
@@ -274,11 +369,14 @@ def test_no_golden_case_fails(built, tmp_path):
     assert "no golden case" in run.output
 
 
-def test_benchmark_main_runs(built):
+@pytest.mark.parametrize("name", ["detection-int8", "raw-detection-int8"])
+def test_benchmark_main_runs(built, name):
     """The benchmark compiles and runs (its figures are in the module README, not asserted here)."""
-    done = built.toolchain.run_main(built.classes, f"{CASES['detection-int8'].package}.processing.Benchmark")
+    project = built.projects[name]
+    done = built.toolchain.run_main(built.classes, f"{CASES[name].package}.processing.Benchmark", resources=(_main_resources(project),))
     assert done.returncode == 0, done.stderr
-    assert "SSD 300x300" in done.stdout and "this model (32x32 UINT8)" in done.stdout
+    assert "SSD 300x300" in done.stdout and "raw outputs (decode + NMS)" in done.stdout
+    assert "this model (32x32 UINT8)" in done.stdout
 
 
 # ---------------------------------------------------------------- the rendered tree
@@ -288,9 +386,9 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_rendering_is_deterministic(built, images, tmp_path):
-    """Render the same model twice, golden vectors included: the same files with the same bytes."""
-    name = "detection-int8"
+@pytest.mark.parametrize("name", ["detection-int8", "raw-detection-int8"])
+def test_rendering_is_deterministic(built, images, tmp_path, name):
+    """Render the same model twice, golden vectors (and a raw SSD's anchors) included: the same files with the same bytes."""
     again = _render(name, CASES[name], built.models[name], images, tmp_path / "again")
     first, second = _tree(built.projects[name]), _tree(again)
     assert sorted(set(first) - set(second)) == [] and sorted(set(second) - set(first)) == []

@@ -32,7 +32,12 @@ def tflites(mobilenet, ssd_model, segmenter, tmp_path_factory):
     tf.saved_model.save(label_map, str(folder / "label_map"), signatures=label_map.__call__)
     two_outputs = keras.Model(mobilenet[0].inputs, [mobilenet[0].outputs[0], mobilenet[0].outputs[0] * 2.0])
     two_outputs.save(folder / "two.keras")
-    sources = {"logits": mobilenet[1], "ssd": ssd_model, "mask": segmenter[1], "label_map": folder / "label_map", "two": folder / "two.keras"}
+    import models
+
+    sources = {
+        "logits": mobilenet[1], "ssd": ssd_model, "mask": segmenter[1], "label_map": folder / "label_map", "two": folder / "two.keras",
+        "raw_ssd": models.raw_ssd_saved_model(folder / "raw_ssd"),  # converted without --ssd-anchors: no post-processing op
+    }
     out = {}
     for name, source in sources.items():
         out[name] = folder / f"{name}.tflite"
@@ -42,10 +47,15 @@ def tflites(mobilenet, ssd_model, segmenter, tmp_path_factory):
 
 
 def _spec(path: Path, **options):
-    from tflgen.spec import SpecOptions, build_spec
     from tflgen.tflite_info import read_model
 
-    return build_spec(read_model(path.read_bytes(), str(path)), SpecOptions(mean="127.5", std="127.5", **options))
+    return _spec_of(read_model(path.read_bytes(), str(path)), **options)
+
+
+def _spec_of(info, **options):
+    from tflgen.spec import SpecOptions, build_spec
+
+    return build_spec(info, SpecOptions(mean="127.5", std="127.5", **options))
 
 
 def test_detection_roles_follow_the_op_not_the_order(tflites):
@@ -134,6 +144,104 @@ def test_toml_round_trip(tflites):
         assert 'resize = "letterbox"' in text
     spec = _spec(tflites["logits"], color=ColorOrder.BGR, labels=tuple(f"c{i}" for i in range(10)))
     assert spec_from_toml(spec_to_toml(spec)) == spec
+
+
+# ---------------------------------------------------------------- raw SSDs (decoded by the app)
+
+
+def _error(call):
+    from tflgen.errors import OptionError
+
+    with pytest.raises(OptionError) as caught:
+        call()
+    assert caught.value.hint
+    return caught.value
+
+
+def test_raw_ssd_roles_come_from_shapes(tflites):
+    from tflgen.spec import Role, Task
+    from tflgen.tflite_info import read_model
+
+    info = read_model(tflites["raw_ssd"].read_bytes(), "raw")
+    spec = _spec(tflites["raw_ssd"], task=Task.DETECTION)
+    assert spec.raw_detection and spec.ssd is None and spec.num_classes == 5
+    by_shape = {Role.BOX_ENCODINGS: (1, 64, 4), Role.CLASS_SCORES: (1, 64, 6)}
+    assert {o.role: info.outputs[o.index].shape for o in spec.outputs} == by_shape
+    # The rule is the shape, not the position: the same outputs listed the other way round.
+    from dataclasses import replace
+
+    swapped = _spec_of(replace(info, outputs=info.outputs[::-1]), task=Task.DETECTION)
+    assert {o.role: info.outputs[::-1][o.index].shape for o in swapped.outputs} == by_shape
+
+
+def test_raw_ssd_spec_with_anchors_and_its_toml_round_trip(tflites):
+    import models
+    from tflgen.spec import ANCHORS_FILE, SsdSpec, Task, spec_from_toml, spec_to_toml
+    from tflgen.ssd import SsdParams
+
+    anchors = models.ssd_grid_anchors()
+    spec = _spec(tflites["raw_ssd"], ssd=SsdParams(anchors, max_detections=7, score_threshold=0.25), labels=("???", "a", "b", "c", "d", "e"), label_offset=1)
+    assert spec.task is Task.DETECTION  # told by the anchors, without --task
+    assert spec.ssd == SsdSpec(64, (10.0, 10.0, 5.0, 5.0), 7, 0.25, 0.6, ANCHORS_FILE)
+    text = spec_to_toml(spec)
+    assert spec_from_toml(text) == spec
+    assert "[spec.ssd]" in text and f'anchors_file = "{ANCHORS_FILE}"' in text
+    assert "0.375" not in text  # an anchor centre: anchors are referenced by file, never inlined
+    assert spec.to_dict()["ssd"] == {
+        "anchor_count": 64, "anchors_file": ANCHORS_FILE, "scales": [10.0, 10.0, 5.0, 5.0],
+        "max_detections": 7, "score_threshold": 0.25, "iou_threshold": 0.6,
+    }
+    op_spec = _spec(tflites["ssd"])
+    assert op_spec.ssd is None and "ssd" not in op_spec.to_dict() and spec_from_toml(spec_to_toml(op_spec)) == op_spec
+
+
+def test_raw_ssd_bad_input(tflites):
+    import models
+    from tflgen.render import check_expressible
+    from tflgen.spec import Task
+    from tflgen.ssd import SsdParams
+
+    anchors = models.ssd_grid_anchors()
+    error = _error(lambda: _spec(tflites["raw_ssd"], ssd=SsdParams(anchors[:60])))
+    assert "--ssd-anchors" in error.message and "60" in error.message and "64" in error.message
+    error = _error(lambda: _spec(tflites["ssd"], ssd=SsdParams(anchors)))
+    assert "already ends in TFLite_Detection_PostProcess" in error.message and "drop --ssd-anchors" in error.hint
+    assert "--ssd-anchors" in _error(lambda: _spec(tflites["logits"], task=Task.CLASSIFICATION, ssd=SsdParams(anchors))).message
+    error = _error(lambda: _spec(tflites["logits"], task=Task.DETECTION))  # neither the op nor a raw SSD
+    assert "TFLite_Detection_PostProcess" in error.message and "[1, 10]" in error.message
+    error = _error(lambda: check_expressible(_spec(tflites["raw_ssd"], task=Task.DETECTION)))  # anchors unknown
+    assert "raw SSD" in error.message and "--ssd-anchors" in error.hint
+
+
+def test_raw_ssd_metadata_reads_back(tflites, tmp_path):
+    """Feature tensors with descriptions, the labels as the class scores' axis labels (background
+    row first), no detection_result group (MediaPipe's ObjectDetector can't run a raw SSD)."""
+    from tflgen.metadata import associated_files, read_metadata, spec_from_model
+    from tflgen.spec import Task
+
+    labels = tmp_path / "labels.txt"
+    labels.write_text("a\nb\nc\nd\ne\n")
+    out = tmp_path / "raw_m.tflite"
+    result = run_cli("metadata", tflites["raw_ssd"], "-o", out, "--task", "detection", "--labels", labels, *NORM)
+    assert result.code == 0, result.err
+    content = out.read_bytes()
+    metadata = read_metadata(content)
+    assert metadata.output_groups == ()
+    by_name = {t.name: t for t in metadata.outputs}
+    info_order = sorted(_spec(tflites["raw_ssd"], task=Task.DETECTION).outputs, key=lambda o: o.index)
+    assert [t.name for t in metadata.outputs] == [o.role.value for o in info_order]  # in output order
+    assert {t.content for t in metadata.outputs} == {"feature"}
+    assert "background" in by_name["class_scores"].description and "anchors" in by_name["box_encodings"].description
+    assert [f.type for f in by_name["class_scores"].files] == ["TENSOR_AXIS_LABELS"]
+    assert associated_files(content)["labels.txt"].decode().splitlines() == ["background", "a", "b", "c", "d", "e"]
+    expected = _spec(tflites["raw_ssd"], task=Task.DETECTION, labels=("a", "b", "c", "d", "e"))
+    assert spec_from_model(content) == expected.canonical()
+    # MediaPipe's ObjectDetector refuses it (README's readers table says so).
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    with pytest.raises(ValueError, match="BoundingBoxProperties"):
+        vision.ObjectDetector.create_from_options(vision.ObjectDetectorOptions(base_options=BaseOptions(model_asset_buffer=content)))
 
 
 # ---------------------------------------------------------------- tflgen metadata, bad input

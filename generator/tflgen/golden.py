@@ -7,8 +7,10 @@ For each image, `processing/src/test/resources/golden/<case>/` gets:
 - `output_<i>.bin` the raw output tensors LiteRT gives for exactly that input, by output index
 - `tensors.json`   dtype, shape (and quantization) of each of those tensors
 - `expected.json`  the final results of the Python reference: labels and scores (classification),
-                   boxes in image pixels with labels and scores (detection), or the class mask
-                   (segmentation, its values in `mask.bin`, int32 little-endian)
+                   boxes in image pixels with labels and scores (detection: the op's outputs as
+                   they are, or a raw SSD's outputs decoded + NMS by `reference.ssd_postprocess`
+                   with the anchors the app ships), or the class mask (segmentation, its values
+                   in `mask.bin`, int32 little-endian)
 
 plus `golden/cases.txt`, one case name a line (the Kotlin test reads its cases from it).
 Everything is deterministic: sorted JSON keys, floats written as the shortest decimal that
@@ -28,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from tflgen.geometry import Placement, preprocess
-from tflgen.reference import argmax_mask, dequantize, resize_bilinear, round_half_away, softmax, top_k
+from tflgen.reference import Detections, argmax_mask, dequantize, resize_bilinear, round_half_away, softmax, ssd_postprocess, top_k
 from tflgen.spec import ModelSpec, OutputSpec, Role, Task
 
 GOLDEN_DIR = "processing/src/test/resources/golden"
@@ -78,24 +80,42 @@ def classify(spec: ModelSpec, outputs: Sequence[np.ndarray], max_results: int) -
     return [Category(i, spec.label(i), score) for i, score in top_k(scores, max_results)]
 
 
-def detect(spec: ModelSpec, outputs: Sequence[np.ndarray], where: Placement, score_threshold: float, max_results: int) -> list[Detection]:
-    """TFLite_Detection_PostProcess outputs (found by role, in any order) to detections in image pixels.
+def model_detections(spec: ModelSpec, outputs: Sequence[np.ndarray], anchors: np.ndarray | None = None) -> Detections:
+    """The model's detections in 0..1 of the model input, best first.
 
-    Rows past `count` are not read (the op leaves them unwritten); the op sorts by score already.
+    TFLite_Detection_PostProcess outputs are found by role (in any order) and read up to `count`
+    (the op leaves the rows past it unwritten). A raw SSD's box encodings and class scores are
+    decoded and NMS'd by the reference with `anchors` and the spec's settings, as the app does.
     """
     def values(role: Role) -> np.ndarray:
         output = spec.output(role)
         return output_values(output, outputs[output.index]).reshape(-1)
 
+    if spec.raw_detection:
+        if spec.ssd is None or anchors is None:
+            raise ValueError("a raw SSD's detections need its SsdSpec and its anchors")
+        columns = spec.output(Role.CLASS_SCORES).shape[2]
+        encodings, scores = values(Role.BOX_ENCODINGS).reshape(-1, 4), values(Role.CLASS_SCORES).reshape(-1, columns)
+        return ssd_postprocess(encodings, scores, anchors, spec.ssd, spec.num_classes)
     boxes, classes, scores = values(Role.BOXES).reshape(-1, 4), values(Role.CLASSES), values(Role.SCORES)
     count = min(max(int(values(Role.COUNT)[0]), 0), len(scores))
-    in_image = where.box_to_image(boxes[:count])
-    found = []
-    for row in range(count):
-        if scores[row] >= np.float32(score_threshold) and len(found) < max_results:
-            class_index = int(classes[row])
-            found.append(Detection(class_index, spec.label(class_index), float(scores[row]), tuple(float(v) for v in in_image[row])))
-    return found
+    return Detections(boxes[:count], classes[:count], scores[:count], count)
+
+
+def detect(
+    spec: ModelSpec, outputs: Sequence[np.ndarray], where: Placement, score_threshold: float, max_results: int,
+    anchors: np.ndarray | None = None,
+) -> list[Detection]:
+    """The model's detections (see `model_detections`) with a score of at least `score_threshold`,
+    at most `max_results`, best first, their boxes in image pixels."""
+    found = model_detections(spec, outputs, anchors)
+    in_image = where.box_to_image(found.boxes)
+    kept = []
+    for row in range(found.count):
+        if found.scores[row] >= np.float32(score_threshold) and len(kept) < max_results:
+            class_index = int(found.classes[row])
+            kept.append(Detection(class_index, spec.label(class_index), float(found.scores[row]), tuple(float(v) for v in in_image[row])))
+    return kept
 
 
 def segment(spec: ModelSpec, outputs: Sequence[np.ndarray]) -> np.ndarray:
@@ -123,11 +143,14 @@ def run_model(model: bytes, tensor: np.ndarray) -> list[np.ndarray]:
 # ---------------------------------------------------------------- writing the cases
 
 
-def golden_files(model: bytes, spec: ModelSpec, images: Sequence[Path], settings: GoldenSettings = GoldenSettings()) -> dict[str, bytes]:
+def golden_files(
+    model: bytes, spec: ModelSpec, images: Sequence[Path], settings: GoldenSettings = GoldenSettings(), anchors: np.ndarray | None = None,
+) -> dict[str, bytes]:
     """Every golden file for `images`, keyed by its path in the project (under GOLDEN_DIR).
 
-    `model` is the .tflite the app ships, `spec` its ModelSpec. Images are read as RGB; one
-    case per image, named after its position and file name.
+    `model` is the .tflite the app ships, `spec` its ModelSpec, `anchors` the [N, 4] anchors the
+    app decodes a raw SSD with (only then). Images are read as RGB; one case per image, named
+    after its position and file name.
     """
     from tflgen.images import load_image
 
@@ -137,13 +160,15 @@ def golden_files(model: bytes, spec: ModelSpec, images: Sequence[Path], settings
         name = case_name(position, path)
         names.append(name)
         rgb = shrink(load_image(path, 3))
-        for file, content in golden_case(model, spec, rgb, settings).items():
+        for file, content in golden_case(model, spec, rgb, settings, anchors).items():
             files[f"{GOLDEN_DIR}/{name}/{file}"] = content
     files[f"{GOLDEN_DIR}/{CASES_FILE}"] = "".join(f"{n}\n" for n in names).encode()
     return files
 
 
-def golden_case(model: bytes, spec: ModelSpec, rgb: np.ndarray, settings: GoldenSettings = GoldenSettings()) -> dict[str, bytes]:
+def golden_case(
+    model: bytes, spec: ModelSpec, rgb: np.ndarray, settings: GoldenSettings = GoldenSettings(), anchors: np.ndarray | None = None,
+) -> dict[str, bytes]:
     """The files of one case (names relative to the case folder) for an [H, W, 3] uint8 RGB image."""
     tensor, where = preprocess(rgb, spec.input)
     outputs = run_model(model, tensor)
@@ -171,7 +196,7 @@ def golden_case(model: bytes, spec: ModelSpec, rgb: np.ndarray, settings: Golden
         expected["score_threshold"] = settings.score_threshold
         expected["results"] = [
             {"class": d.class_index, "label": d.label, "score": d.score, "box": list(d.box)}
-            for d in detect(spec, outputs, where, settings.score_threshold, settings.max_results)
+            for d in detect(spec, outputs, where, settings.score_threshold, settings.max_results, anchors)
         ]
     else:
         mask = segment(spec, outputs)

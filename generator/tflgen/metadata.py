@@ -94,6 +94,10 @@ LABELS_FILE = "labels.txt"
 DETECTION_GROUP = "detection_result"
 # Names readers look tensors up by (MediaPipe's ObjectDetector finds outputs by these).
 DETECTION_NAMES = {Role.BOXES: "location", Role.CLASSES: "category", Role.SCORES: "score", Role.COUNT: "number of detections"}
+# A raw SSD's outputs are plain feature tensors named after their roles; its labels file lists
+# the class scores' columns, so it starts with this row for the background column.
+RAW_SSD_NAMES = {Role.BOX_ENCODINGS: Role.BOX_ENCODINGS.value, Role.CLASS_SCORES: Role.CLASS_SCORES.value}
+BACKGROUND_LABEL = "background"
 
 
 # ---------------------------------------------------------------- what to write, per task
@@ -103,16 +107,19 @@ def metadata_for_spec(spec: ModelSpec, text: ModelInfoText) -> tuple[ModelMetada
     """The metadata that describes `spec` to the Task Library, MediaPipe and ML binding."""
     files: dict[str, bytes] = {}
     if spec.labels:
-        files[LABELS_FILE] = ("\n".join(spec.class_labels()) + "\n").encode("utf-8")
+        column_labels = ((BACKGROUND_LABEL,) if spec.raw_detection else ()) + spec.class_labels()
+        files[LABELS_FILE] = ("\n".join(column_labels) + "\n").encode("utf-8")
     outputs = tuple(_output_metadata(spec, o.role, o, bool(files)) for o in spec.outputs)
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    if spec.task is Task.DETECTION:
+    if spec.task is Task.DETECTION and not spec.raw_detection:
         groups = ((DETECTION_GROUP, tuple(DETECTION_NAMES[r] for r in (Role.BOXES, Role.CLASSES, Role.SCORES))),)
     default_description = {
         Task.CLASSIFICATION: "Image classifier",
         Task.DETECTION: "Object detector (SSD with TFLite_Detection_PostProcess)",
         Task.SEGMENTATION: "Image segmenter",
     }[spec.task]
+    if spec.raw_detection:
+        default_description = "Object detector (raw SSD: box encodings and class scores per anchor, decoded by the app)"
     metadata = ModelMetadata(
         name=text.name or default_description,
         description=text.description or f"{default_description} converted by tflgen.",
@@ -182,6 +189,20 @@ def _output_metadata(spec: ModelSpec, role: Role, output, has_labels: bool) -> T
                               stats_min=stats_min, stats_max=stats_max)
     if role is Role.COUNT:
         return TensorMetadata(DETECTION_NAMES[role], "Number of valid detections", "feature")
+    if role is Role.BOX_ENCODINGS:
+        coder = f" with scales y, x, h, w = {', '.join(f'{v:g}' for v in spec.ssd.scales)}" if spec.ssd else ""
+        return TensorMetadata(
+            RAW_SSD_NAMES[role],
+            f"Raw SSD box encodings ty, tx, th, tw, one row per anchor ({output.shape[1]} anchors): decode them "
+            f"against the anchors (cy, cx, h, w) with the center-size box coder{coder}, then run NMS",
+            "feature", stats_min=stats_min, stats_max=stats_max,
+        )
+    if role is Role.CLASS_SCORES:
+        return TensorMetadata(
+            RAW_SSD_NAMES[role],
+            f"Raw SSD class scores, one row per anchor: column 0 is the background, then the {spec.num_classes} classes",
+            "feature", stats_min=stats_min, stats_max=stats_max, files=axis_labels,
+        )
     if role is Role.MASK:
         return TensorMetadata("segmentation_masks", "Per-pixel class scores; the class is the argmax over the last axis",
                               "image", color_space="GRAYSCALE", stats_min=stats_min, stats_max=stats_max, files=axis_labels)
@@ -481,7 +502,8 @@ class _Table:
 
 def spec_options_from_metadata(metadata: ModelMetadata, files: dict[str, bytes]) -> SpecOptions:
     """What the metadata says about the model, as the options a user would have given."""
-    if any(name == DETECTION_GROUP for name, _ in metadata.output_groups):
+    raw_ssd = {t.name for t in metadata.outputs} == set(RAW_SSD_NAMES.values())
+    if raw_ssd or any(name == DETECTION_GROUP for name, _ in metadata.output_groups):
         task = Task.DETECTION
     elif any(t.content == "image" for t in metadata.outputs):
         task = Task.SEGMENTATION
@@ -492,6 +514,8 @@ def spec_options_from_metadata(metadata: ModelMetadata, files: dict[str, bytes])
     labels: tuple[str, ...] = ()
     if label_files and label_files[0] in files:
         labels = tuple(line.strip() for line in files[label_files[0]].decode("utf-8").splitlines())
+        if raw_ssd:
+            labels = labels[1:]  # the background column's row: the spec's labels are per class
     join = lambda values: ",".join(repr(v) for v in values) if values else None  # noqa: E731
     return SpecOptions(
         task=task, labels=labels, label_offset=0 if labels else None, mean=join(image.mean), std=join(image.std),
@@ -500,7 +524,10 @@ def spec_options_from_metadata(metadata: ModelMetadata, files: dict[str, bytes])
 
 
 def spec_from_model(model: bytes, where: str = "model") -> ModelSpec | None:
-    """The ModelSpec the model's own metadata describes, or None without metadata."""
+    """The ModelSpec the model's own metadata describes, or None without metadata.
+
+    A raw SSD's anchors and decoding settings are not part of the metadata: its spec has `ssd` None.
+    """
     metadata = read_metadata(model, where)
     if metadata is None:
         return None

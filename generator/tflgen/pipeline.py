@@ -276,6 +276,11 @@ def verify_model(
             known, **{k: v for k, v in vars(options.spec).items() if v not in (None, ()) and k != "resize"}, resize=options.spec.resize
         )
     spec = build_spec(info, spec_options, "verification")
+    if spec.raw_detection:
+        raise OptionError(
+            f"{options.model} is a raw SSD (box encodings and class scores, no TFLite_Detection_PostProcess)",
+            "verify the .tflite converted with --ssd-anchors (which appends the op); a raw SSD's decoding is proven by the app's golden tests",
+        )
     images = _load_images(options.images, options.image_count, spec.input.channels, reporter)
 
     if source is None:
@@ -528,7 +533,12 @@ MODEL_PATH = f"app/src/main/ml/{MODEL_FILE}"  # where Android Studio's "New > Ot
 
 
 def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
-    """convert -> metadata -> golden vectors -> render: a project whose processing is proven on the JVM."""
+    """convert -> metadata -> golden vectors -> render: a project whose processing is proven on the JVM.
+
+    `--ssd-anchors` with a TensorFlow source appends TFLite_Detection_PostProcess to the model (the
+    recommended path); with a raw SSD .tflite, which can't be given the op, the app decodes the
+    boxes and runs NMS itself (Kotlin), with the anchors shipped in the project.
+    """
     import tempfile
     from dataclasses import replace as with_fields
 
@@ -549,12 +559,15 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     if not golden_dir.is_dir() or not find_images(golden_dir):
         raise CalibrationError(f"--images {golden_dir}: no images found", "give a folder with a few jpg/png/bmp images")
 
+    decoded_in_app = _ssd_decoded_in_app(options.convert)
+    ssd_op = None if decoded_in_app is not None else options.convert.ssd  # a TF source's anchors: the op is appended
+    anchors = decoded_in_app.anchors if decoded_in_app is not None else None
     with tempfile.TemporaryDirectory(prefix="tflgen-app-") as work:
-        converted = convert_model(with_fields(options.convert, output=Path(work) / MODEL_FILE, force=True), reporter)
+        converted = convert_model(with_fields(options.convert, output=Path(work) / MODEL_FILE, force=True, ssd=ssd_op), reporter)
         if converted.conversion is None:  # --quantize auto found no recipe within budget
             return AppResult(converted, None, options.out, (), 0)
         content = (Path(work) / MODEL_FILE).read_bytes()
-    spec_options = with_fields(options.spec, mean=options.convert.mean, std=options.convert.std)
+    spec_options = with_fields(options.spec, mean=options.convert.mean, std=options.convert.std, ssd=decoded_in_app)
     spec = build_spec(read_model(content, "converted model"), spec_options, "the app")
     check_expressible(spec)
     metadata, associated = metadata_for_spec(spec, options.text)
@@ -573,17 +586,28 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     if not paths:
         raise CalibrationError(f"--images {golden_dir}: none of the images could be read", "check that the files are real JPEG/PNG/BMP images")
     with reporter.quiet_native():
-        golden = golden_files(model, spec, paths, GoldenSettings())
+        golden = golden_files(model, spec, paths, GoldenSettings(), anchors)
     settings = {"tflgen": {"app": {
         "source": str(options.convert.source), "package": options.package, "app_name": options.app_name,
         "quantize": (converted.request.recipe.value if converted.request else "float32"),
         "io_type": converted.request.io_type.value if converted.request else "float32",
         "calibration": str(options.convert.calibration) if options.convert.calibration else "",
         "images": str(golden_dir),
+        "ssd_anchors": str(options.convert.ssd.anchors) if options.convert.ssd else "",
     }}}
     import tomli_w
 
     toml = (tomli_w.dumps(settings) + "\n" + spec_to_toml(spec)).encode("utf-8")
     extra = {**golden, MODEL_PATH: model, "tflgen.toml": toml}
-    rendered = render_project(spec, options.out, ProjectOptions(options.package, options.app_name, MODEL_FILE), extra, options.force)
+    rendered = render_project(spec, options.out, ProjectOptions(options.package, options.app_name, MODEL_FILE), extra, options.force, anchors)
     return AppResult(converted, spec, options.out, rendered.files, len(paths))
+
+
+def _ssd_decoded_in_app(options: ConvertOptions) -> SsdParams | None:
+    """The SSD settings the app decodes a raw SSD .tflite with (`--ssd-anchors` given with a .tflite
+    source), or None: no anchors, or a TF source, which gets TFLite_Detection_PostProcess instead."""
+    from tflgen.sources import SourceKind, detect_kind
+
+    if options.ssd is None or detect_kind(options.source)[0] is not SourceKind.TFLITE:
+        return None
+    return _ssd_params(options.ssd)

@@ -10,7 +10,8 @@ The template tree mirrors the output tree. Path conventions:
 
 Which templates a project gets is decided here, per task (`TASK_TEMPLATES`), never by Jinja
 conditions in file names. Templates hold no logic: the Kotlin is static code parameterized by
-the generated `ModelSpec.kt`, whose Kotlin literals are formatted here.
+the generated `ModelSpec.kt`, whose Kotlin literals are formatted here. A raw SSD's anchors are
+data, not code: they go into the processing module's resources (`anchors_file`).
 
 Rendering is deterministic (same inputs, same bytes: sorted walk, no timestamps, fixed file
 modes) and atomic: everything is written into a temporary folder beside the output, then moved
@@ -32,7 +33,7 @@ import numpy as np
 
 from tflgen.errors import OptionError, OutputError
 from tflgen.golden import GOLDEN_DIR
-from tflgen.spec import ModelSpec, Role, Task
+from tflgen.spec import ModelSpec, Role, SsdSpec, Task
 
 PACKAGE_SEGMENT = "__package__"
 RENDERED_SUFFIX = ".jinja"
@@ -40,6 +41,7 @@ DOT_PREFIX = "dot-"
 KOTLIN_VERSION = "2.2.21"  # the generated build's Kotlin plugin; tests compile with the same kotlinc
 
 _PROCESSING_MAIN = f"processing/src/main/kotlin/{PACKAGE_SEGMENT}/processing"
+_PROCESSING_RESOURCES = "processing/src/main/resources"
 _PROCESSING_TEST = f"processing/src/test/kotlin/{PACKAGE_SEGMENT}/processing"
 
 # Template paths (relative to the templates folder) every project gets.
@@ -71,7 +73,8 @@ TASK_TEMPLATES: dict[Task, tuple[str, ...]] = {
         f"{_PROCESSING_TEST}/ClassificationBenchmark.kt.jinja",
     ),
     Task.DETECTION: (
-        f"{_PROCESSING_MAIN}/Detection.kt.jinja",
+        f"{_PROCESSING_MAIN}/Detection.kt.jinja",  # the op's outputs, and the choice of decoder
+        f"{_PROCESSING_MAIN}/RawDetection.kt.jinja",  # raw SSD outputs: decode + NMS (benchmarked in every detection project)
         f"{_PROCESSING_TEST}/DetectionGolden.kt.jinja",
         f"{_PROCESSING_TEST}/DetectionBenchmark.kt.jinja",
     ),
@@ -163,7 +166,12 @@ def check_expressible(spec: ModelSpec) -> None:
             f"{len(spec.labels)} labels: the generated ModelSpec.kt holds at most {MAX_LABELS} (the JVM limits a method to 64 KB)",
             "give one label per model class",
         )
-    if spec.task is Task.DETECTION and not all(spec.has(r) for r in (Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT)):
+    if spec.task is Task.DETECTION and spec.raw_detection and spec.ssd is None:
+        raise OptionError(
+            "the model is a raw SSD (box encodings and class scores, no TFLite_Detection_PostProcess) and its anchors are unknown",
+            "pass --ssd-anchors anchors.npy (with --ssd-scales etc. if not the defaults): the app then decodes the boxes and runs NMS in Kotlin",
+        )
+    if spec.task is Task.DETECTION and not spec.raw_detection and not all(spec.has(r) for r in (Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT)):
         raise OptionError("the detection model lacks TFLite_Detection_PostProcess outputs", "convert a raw SSD with --ssd-anchors to add the op")
 
 
@@ -197,13 +205,28 @@ def output_path(template: str, package: str) -> str:
     return "/".join(parts)
 
 
-def render_files(spec: ModelSpec, options: ProjectOptions) -> dict[str, bytes]:
-    """Every templated file of the project, keyed by its path in the project, in memory."""
+def anchors_path(package: str, ssd: SsdSpec) -> str:
+    """Where a raw SSD's anchors go: a resource beside the processing classes (Kotlin loads it by class-relative name)."""
+    return f"{_PROCESSING_RESOURCES}/{package.replace('.', '/')}/processing/{ssd.anchors_file}"
+
+
+def anchors_file(anchors: np.ndarray, ssd: SsdSpec) -> bytes:
+    """The anchors as the Kotlin side reads them: float32 little-endian, [N, 4] cy, cx, h, w row after row."""
+    values = np.asarray(anchors, dtype=np.float32)
+    if values.shape != (ssd.anchor_count, 4):
+        raise ValueError(f"anchors of shape {list(values.shape)} for a spec of {ssd.anchor_count} anchors")
+    return values.astype("<f4").tobytes()
+
+
+def render_files(spec: ModelSpec, options: ProjectOptions, anchors: np.ndarray | None = None) -> dict[str, bytes]:
+    """Every generated file of the project (templates, and a raw SSD's `anchors`), keyed by its path in the project, in memory."""
     import jinja2
 
     validate_package(options.package)
     validate_app_name(options.app_name)
     check_expressible(spec)
+    if (spec.ssd is None) != (anchors is None):
+        raise ValueError("anchors go with a spec that decodes a raw SSD, and only with it")
     root = templates_root()
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(root)),
@@ -221,18 +244,23 @@ def render_files(spec: ModelSpec, options: ProjectOptions) -> dict[str, bytes]:
         else:
             content = (root / template).read_bytes()
         files[output_path(template, options.package)] = content
+    if spec.ssd is not None and anchors is not None:
+        files[anchors_path(options.package, spec.ssd)] = anchors_file(anchors, spec.ssd)
     return files
 
 
-def render_project(spec: ModelSpec, out: Path, options: ProjectOptions, extra_files: Mapping[str, bytes] | None = None, force: bool = False) -> RenderResult:
+def render_project(
+    spec: ModelSpec, out: Path, options: ProjectOptions, extra_files: Mapping[str, bytes] | None = None, force: bool = False,
+    anchors: np.ndarray | None = None,
+) -> RenderResult:
     """Render the project into `out`, with `extra_files` (path in the project -> bytes) such as
-    `golden.golden_files(...)`, the model or tflgen.toml.
+    `golden.golden_files(...)`, the model or tflgen.toml, and a raw SSD's `anchors` (its spec has `ssd`).
 
     `out` must not exist or be an empty folder; with `force` an existing project is updated: the
     files generated here replace theirs (and the OWNED_DIRS are replaced whole), nothing else in
     the folder is touched.
     """
-    files = render_files(spec, options)
+    files = render_files(spec, options, anchors)
     for path, content in (extra_files or {}).items():
         if path in files:
             raise ValueError(f"extra file {path} would replace a rendered template")
@@ -332,6 +360,7 @@ def template_context(spec: ModelSpec, options: ProjectOptions) -> dict[str, Any]
             "num_classes": spec.num_classes,
             "score_threshold": kotlin_float(DEFAULT_SCORE_THRESHOLD[spec.task]),
             "max_results": DEFAULT_MAX_RESULTS[spec.task],
+            "ssd": _ssd(spec.ssd),
         },
     }
 
@@ -364,6 +393,16 @@ def _float_array(values: tuple[float, ...]) -> str:
 
 def _quantization(q: Any) -> str:
     return "null" if q is None else f"Quantization(scale = {kotlin_float(q.scale)}, zeroPoint = {int(q.zero_point)})"
+
+
+def _ssd(ssd: SsdSpec | None) -> str:
+    if ssd is None:
+        return "null"
+    return (
+        f"SsdSpec(anchorCount = {ssd.anchor_count}, scales = {_float_array(ssd.scales)}, maxDetections = {ssd.max_detections}, "
+        f"scoreThreshold = {kotlin_float(ssd.score_threshold)}, iouThreshold = {kotlin_float(ssd.iou_threshold)}, "
+        f"anchorsResource = {kotlin_string(ssd.anchors_file)})"
+    )
 
 
 def _tensor_type(dtype: str) -> str:

@@ -3,6 +3,9 @@
 Output roles come from shapes, dtypes and the ops that produce the outputs, never from output
 order or tensor names: converted SSDs list their four detection outputs in scrambled order,
 so detection outputs are told apart by which output of `TFLite_Detection_PostProcess` they are.
+A raw SSD (no such op) has box encodings [1, N, 4] and class scores [1, N, classes + 1],
+told apart by shape; given its anchors (`SpecOptions.ssd`), the spec carries the decoding and
+NMS settings (`SsdSpec`) the app runs, and names the anchors file the app loads.
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tflgen.errors import OptionError, SourceError
 from tflgen.recipes import DETECTION_POSTPROCESS_OP
 from tflgen.reference import Normalization, resolve_normalization
 from tflgen.tflite_info import ModelInfo, TensorInfo
+
+if TYPE_CHECKING:
+    from tflgen.ssd import SsdParams
 
 SPEC_VERSION = 1
 
@@ -35,6 +41,8 @@ class Role(StrEnum):
     COUNT = "count"  # detection [1] number of valid detections
     MASK = "mask"  # segmentation [1, H, W, C] per-class scores (C == 1: foreground probability)
     LABEL_MAP = "label_map"  # segmentation [1, H, W] class index per pixel
+    BOX_ENCODINGS = "box_encodings"  # raw SSD [1, N, 4] ty, tx, th, tw per anchor
+    CLASS_SCORES = "class_scores"  # raw SSD [1, N, classes + 1], background first
 
 
 class ColorOrder(StrEnum):
@@ -51,6 +59,11 @@ class ResizeMode(StrEnum):
 
 # The fixed output order of TFLite_Detection_PostProcess (see the op's kernel).
 DETECTION_OUTPUT_ROLES = (Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT)
+RAW_DETECTION_ROLES = (Role.BOX_ENCODINGS, Role.CLASS_SCORES)
+RAW_OUTPUT_TYPES = ("float32", "uint8", "int8")  # a quantized raw SSD's outputs are integers
+# The anchors of a raw SSD, float32 little-endian [N, 4] cy, cx, h, w: a resource of the
+# processing module beside its classes (too many numbers for Kotlin source: a JVM method holds 64 KB).
+ANCHORS_FILE = "anchors.bin"
 
 
 @dataclass(frozen=True)
@@ -87,6 +100,38 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class SsdSpec:
+    """How the app decodes a raw SSD: TFLite_Detection_PostProcess's settings (fast NMS, one class
+    per box), run in Kotlin on the model's box encodings and class scores. The anchors themselves
+    are not here: they are shipped as `anchors_file` ([anchor_count, 4] float32 little-endian)."""
+
+    anchor_count: int
+    scales: tuple[float, float, float, float]  # y, x, h, w
+    max_detections: int
+    score_threshold: float  # keep best scores >= this
+    iou_threshold: float  # suppress when IoU > this
+    anchors_file: str = ANCHORS_FILE
+
+    @property
+    def use_regular_nms(self) -> bool:  # `reference.PostprocessSettings`: the fast path only
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "anchor_count": self.anchor_count, "anchors_file": self.anchors_file, "scales": list(self.scales),
+            "max_detections": self.max_detections, "score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SsdSpec:
+        y, x, h, w = (float(v) for v in data["scales"])
+        return cls(
+            int(data["anchor_count"]), (y, x, h, w), int(data["max_detections"]), float(data["score_threshold"]),
+            float(data["iou_threshold"]), str(data["anchors_file"]),
+        )
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     task: Task
     input: InputSpec
@@ -97,6 +142,12 @@ class ModelSpec:
     # class the file doesn't list.
     label_offset: int
     num_classes: int
+    ssd: SsdSpec | None = None  # a raw SSD decoded by the app: its settings (None: anchors unknown, or no raw SSD)
+
+    @property
+    def raw_detection(self) -> bool:
+        """Detection from raw box encodings and class scores (no TFLite_Detection_PostProcess in the model)."""
+        return self.has(Role.BOX_ENCODINGS)
 
     def output(self, role: Role) -> OutputSpec:
         for output in self.outputs:
@@ -140,6 +191,8 @@ class ModelSpec:
             if o.quantization is not None:
                 entry["quantization"] = {"scale": o.quantization.scale, "zero_point": o.quantization.zero_point}
             data["outputs"].append(entry)
+        if self.ssd is not None:
+            data["ssd"] = self.ssd.to_dict()
         return data
 
     @classmethod
@@ -165,6 +218,7 @@ class ModelSpec:
             labels=tuple(data["labels"]["names"]),
             label_offset=int(data["labels"]["offset"]),
             num_classes=int(data["labels"]["num_classes"]),
+            ssd=SsdSpec.from_dict(data["ssd"]) if "ssd" in data else None,
         )
 
 
@@ -180,6 +234,7 @@ class SpecOptions:
     std: str | None = None
     color: ColorOrder | None = None
     resize: ResizeMode = ResizeMode.STRETCH
+    ssd: SsdParams | None = None  # a raw SSD's anchors and settings, for the app to decode it (--ssd-anchors)
 
 
 def _quantization(t: TensorInfo) -> Quantization | None:
@@ -213,12 +268,13 @@ def resolve_output_roles(info: ModelInfo, task: Task) -> tuple[tuple[OutputSpec,
         return OutputSpec(t.name, position, role, t.shape, t.dtype, _quantization(t))
 
     if task is Task.DETECTION:
+        if DETECTION_POSTPROCESS_OP not in info.custom_ops:
+            return _raw_detection_roles(info)
         detection = [p for p, t in enumerate(outputs) if t.origin == DETECTION_POSTPROCESS_OP]
-        if DETECTION_POSTPROCESS_OP not in info.custom_ops or len(detection) != 4:
+        if len(detection) != 4:
             raise OptionError(
-                f"--task detection: the model has no {DETECTION_POSTPROCESS_OP} outputs (outputs: {found})",
-                "pick the task the outputs fit (--task classification/segmentation); a raw SSD needs "
-                "'tflgen convert ... --ssd-anchors anchors.npy' to add the post-processing op",
+                f"--task detection: the model's outputs are not the 4 outputs of its {DETECTION_POSTPROCESS_OP} (outputs: {found})",
+                "export the detector so that the op's boxes, classes, scores and count are the model's outputs",
             )
         by_output = {outputs[p].origin_output: p for p in detection}
         specs = tuple(sorted((spec(by_output[k], role) for k, role in enumerate(DETECTION_OUTPUT_ROLES)), key=lambda s: s.index))
@@ -240,6 +296,38 @@ def resolve_output_roles(info: ModelInfo, task: Task) -> tuple[tuple[OutputSpec,
         f"--task segmentation: expected [1, H, W, C] scores or a [1, H, W] integer label map, the model has: {found}",
         "pick the task the outputs fit",
     )
+
+
+def _raw_detection_roles(info: ModelInfo) -> tuple[tuple[OutputSpec, ...], int]:
+    """A raw SSD's box encodings and class scores (by shape), and its classes (background excluded)."""
+    from tflgen.ssd import ANCHORS_OPTION, split_raw_outputs
+
+    boxes, scores = split_raw_outputs(
+        info.outputs, RAW_OUTPUT_TYPES, f"--task detection: the model has no {DETECTION_POSTPROCESS_OP} outputs",
+        "pick the task the outputs fit (--task classification/segmentation); a raw SSD is decoded by the app with "
+        f"'tflgen app MODEL.tflite {ANCHORS_OPTION} anchors.npy', or gets the op with 'tflgen convert SOURCE {ANCHORS_OPTION} anchors.npy'",
+    )
+    specs = []
+    for position, role in zip((boxes, scores), RAW_DETECTION_ROLES):
+        t = info.outputs[position]
+        specs.append(OutputSpec(t.name, position, role, t.shape, t.dtype, _quantization(t)))
+    return tuple(sorted(specs, key=lambda s: s.index)), info.outputs[scores].shape[2] - 1
+
+
+def _ssd_spec(params: SsdParams | None, task: Task, outputs: tuple[OutputSpec, ...]) -> SsdSpec | None:
+    """The app's decoding settings for a raw SSD, checked against its outputs; None without --ssd-anchors."""
+    from tflgen.ssd import ANCHORS_OPTION, check_anchor_count
+
+    if params is None:
+        return None
+    if task is not Task.DETECTION:
+        raise OptionError(f"{ANCHORS_OPTION} with --task {task.value}", f"anchors belong to a raw SSD detector: drop {ANCHORS_OPTION} or pass --task detection")
+    if not any(o.role is Role.BOX_ENCODINGS for o in outputs):
+        raise OptionError(f"{ANCHORS_OPTION}: the model already ends in {DETECTION_POSTPROCESS_OP}", f"drop {ANCHORS_OPTION}: the model decodes its boxes itself")
+    if params.use_regular_nms:
+        raise OptionError("regular (per-class) NMS for a raw SSD", "the app runs the op's fast NMS (one class per box, classes compete)")
+    check_anchor_count(params.anchor_count, next(o for o in outputs if o.role is Role.BOX_ENCODINGS).shape[1])
+    return SsdSpec(params.anchor_count, params.scales, int(params.max_detections), float(params.score_threshold), float(params.iou_threshold))
 
 
 def read_labels(path: Path) -> tuple[str, ...]:
@@ -289,13 +377,14 @@ def build_spec(info: ModelInfo, options: SpecOptions, needed_for: str = "the app
     t = info.inputs[0]
     if len(t.shape) != 4 or t.shape[0] != 1 or t.shape[3] not in (1, 3):
         raise SourceError(f"the model's input {list(t.shape)} is not an image [1, H, W, 1 or 3]", "tflgen handles image models with NHWC input")
-    task = options.task or infer_task(info)
+    task = options.task or (Task.DETECTION if options.ssd is not None else infer_task(info))
     if task is None:
         raise OptionError(
             f"can't tell the task from the outputs ({describe_outputs(info)})",
             "pass --task classification, --task detection or --task segmentation",
         )
     outputs, num_classes = resolve_output_roles(info, task)
+    ssd = _ssd_spec(options.ssd, task, outputs)
     labels = options.labels
     offset, num_classes = _fit_labels(labels, num_classes, options.label_offset, options.labels_path)
     channels = t.shape[3]
@@ -310,6 +399,7 @@ def build_spec(info: ModelInfo, options: SpecOptions, needed_for: str = "the app
         labels=labels,
         label_offset=offset,
         num_classes=num_classes,
+        ssd=ssd,
     )
 
 

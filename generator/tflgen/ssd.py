@@ -18,9 +18,10 @@ This module imports TensorFlow only inside `wrap_with_postprocess`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -165,36 +166,65 @@ def _check_scales(values: tuple[float, ...], text: str) -> tuple[float, float, f
     return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
 
 
-def resolve_raw_outputs(outputs: tuple[TensorSig, ...], anchor_count: int) -> tuple[int, int, int]:
-    """(box encodings index, class scores index, num_classes) among a raw detector's outputs.
+class NamedTensor(Protocol):
+    """What the rule below reads of an output: a source's TensorSig or a .tflite's TensorInfo."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+    @property
+    def dtype(self) -> str: ...
+
+
+RAW_OUTPUTS = "one box encodings output [1, N, 4] and one class scores output [1, N, classes+1]"
+
+
+def split_raw_outputs(outputs: Sequence[NamedTensor], dtypes: tuple[str, ...], context: str, hint: str) -> tuple[int, int]:
+    """(box encodings position, class scores position) among a raw detector's outputs.
 
     Roles come from shapes only (output order and names are arbitrary): box encodings are
-    [1, N, 4], class scores [1, N, K] with K >= 2 and background first, so num_classes = K - 1.
-    With K == 4 the two can't be told apart, which is an error rather than a guess.
+    [1, N, 4], class scores [1, N, K] with K >= 2 and K != 4, both of a type in `dtypes`. With
+    K == 4 the two can't be told apart, which is an error rather than a guess. `context` starts
+    the error messages (the option or task that needs a raw SSD), `hint` is the hint when the
+    outputs are not a raw SSD's at all.
     """
-    shapes = ", ".join(f"{sig.name} {list(sig.shape)}" for sig in outputs) or "none"
-    candidates = [i for i, sig in enumerate(outputs) if len(sig.shape) == 3 and sig.shape[0] == 1 and sig.shape[2] >= 2 and sig.dtype == "float32"]
+    shapes = ", ".join(f"{t.name} {list(t.shape)} {t.dtype}" for t in outputs) or "none"
+    candidates = [i for i, t in enumerate(outputs) if len(t.shape) == 3 and t.shape[0] == 1 and t.shape[2] >= 2 and t.dtype in dtypes]
     boxes = [i for i in candidates if outputs[i].shape[2] == 4]
     scores = [i for i in candidates if outputs[i].shape[2] != 4]
     if len(boxes) == 2 and not scores and outputs[boxes[0]].shape == outputs[boxes[1]].shape:
         raise OptionError(
-            f"the model's outputs ({shapes}) are both [1, N, 4]: box encodings and class scores (3 classes + background) can't be told apart by shape",
+            f"{context}: the model's outputs ({shapes}) are both [1, N, 4]: box encodings and class scores (3 classes + background) can't be told apart by shape",
             "export the raw detector with class scores of another width, or add the post-processing in the exported model itself",
         )
     if len(boxes) != 1 or len(scores) != 1:
-        raise OptionError(
-            f"{ANCHORS_OPTION} needs a raw SSD with one box encodings output [1, N, 4] and one class scores output [1, N, classes+1] (float32); the model's outputs: {shapes}",
-            f"give {ANCHORS_OPTION} only for a raw detector; a model that already decodes its boxes needs no anchors",
-        )
+        raise OptionError(f"{context}: expected a raw SSD with {RAW_OUTPUTS} ({'/'.join(dtypes)}); the model's outputs: {shapes}", hint)
     box_count, score_count = outputs[boxes[0]].shape[1], outputs[scores[0]].shape[1]
     if box_count != score_count:
-        raise OptionError(f"box encodings have {box_count} rows but class scores {score_count} ({shapes})", "both must have one row per anchor")
+        raise OptionError(f"{context}: box encodings have {box_count} rows but class scores {score_count} ({shapes})", "both must have one row per anchor")
+    return boxes[0], scores[0]
+
+
+def check_anchor_count(anchor_count: int, box_count: int) -> None:
     if box_count != anchor_count:
         raise OptionError(
             f"{ANCHORS_OPTION} has {anchor_count} anchors but the model predicts {box_count} boxes",
             "use the anchors generated for this model's input size and feature maps, one per box, in the model's order",
         )
-    return boxes[0], scores[0], outputs[scores[0]].shape[2] - 1
+
+
+def resolve_raw_outputs(outputs: tuple[TensorSig, ...], anchor_count: int) -> tuple[int, int, int]:
+    """(box encodings index, class scores index, num_classes) among a TF source's raw outputs (float32).
+
+    Background is the first class score, so num_classes = K - 1 (see `split_raw_outputs`).
+    """
+    boxes, scores = split_raw_outputs(
+        outputs, ("float32",), ANCHORS_OPTION,
+        f"give {ANCHORS_OPTION} only for a raw detector; a model that already decodes its boxes needs no anchors",
+    )
+    check_anchor_count(anchor_count, outputs[boxes].shape[1])
+    return boxes, scores, outputs[scores].shape[2] - 1
 
 
 def implements_signature(params: SsdParams, num_classes: int) -> str:
@@ -227,7 +257,8 @@ def wrap_with_postprocess(source: SourceModel, params: SsdParams, reporter: Repo
     if source.kind is SourceKind.TFLITE or source.function is None:
         raise OptionError(
             f"{ANCHORS_OPTION} with {source.path}: a .tflite can't be given post-processing",
-            "pass the TensorFlow source (SavedModel, Keras, TF1 graph) the .tflite was converted from",
+            "pass the TensorFlow source (SavedModel, Keras, TF1 graph) the .tflite was converted from; "
+            f"or let the app decode it: 'tflgen app MODEL.tflite {ANCHORS_OPTION} ...' decodes the boxes and runs NMS in Kotlin",
         )
     if source.has_detection_postprocess:
         raise OptionError(

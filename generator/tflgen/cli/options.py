@@ -112,7 +112,7 @@ SelectTfOps = Annotated[
 ]
 
 SsdAnchors = Annotated[
-    Optional[Path], typer.Option("--ssd-anchors", help="Raw SSD: anchors [N,4] cy,cx,h,w (.npy/.csv); appends TFLite_Detection_PostProcess.", rich_help_panel="SSD post-processing", show_default=False),
+    Optional[Path], typer.Option("--ssd-anchors", help="Raw SSD: anchors [N,4] cy,cx,h,w (.npy/.csv); appends TFLite_Detection_PostProcess (tflgen app with a raw .tflite: the app decodes + NMS in Kotlin).", rich_help_panel="SSD post-processing", show_default=False),
 ]
 
 SsdScales = Annotated[

@@ -173,8 +173,9 @@ def print_app(result: AppResult, reporter: Reporter) -> None:
     if result.spec is None:
         return
     spec = result.spec
+    task = spec.task.value + (" (raw SSD: decoded + NMS in Kotlin, anchors in processing/src/main/resources)" if spec.ssd else "")
     reporter.out.print(
-        f"[bold]Project written to {result.out}[/bold]: {len(result.files)} files, {spec.task.value}, "
+        f"[bold]Project written to {result.out}[/bold]: {len(result.files)} files, {task}, "
         f"{result.golden_cases} golden case(s) in processing/src/test/resources/golden.\n"
         f"Next: open {result.out} in Android Studio, or prove the processing on any JVM with "
         f"'gradle -p {result.out} :processing:test'."
