@@ -295,3 +295,40 @@ def test_op_without_builtin_needs_select_tf_ops(work, tmp_path):
     import json
 
     assert "FlexMatrixDeterminant" in json.loads(run_cli("inspect", out, "--json").out)["custom_ops"]
+
+
+def test_calibration_preprocesses_like_the_app(tmp_path):
+    """Letterbox pads, BGR swaps channels: calibration sees what the app will feed the model."""
+    from PIL import Image
+
+    from tflgen.calibration import load_calibration
+    from tflgen.console import Reporter
+    from tflgen.reference import Normalization
+    from tflgen.spec import ColorOrder, ResizeMode
+
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    pixels = np.zeros((50, 100, 3), np.uint8)
+    pixels[..., 0] = 255  # pure red, twice as wide as high
+    Image.fromarray(pixels).save(folder / "red.png")
+    norm = Normalization((127.5,) * 3, (127.5,) * 3)
+    shape = (1, 32, 32, 3)
+
+    def sample(color, resize):
+        return load_calibration(folder, 1, shape, np.dtype("float32"), norm, Reporter(), color, resize).samples[0, 0]
+
+    stretched = sample(None, ResizeMode.STRETCH)
+    assert np.allclose(stretched[..., 0], 1.0) and np.allclose(stretched[..., 1:], -1.0)
+    boxed = sample(None, ResizeMode.LETTERBOX)
+    assert np.allclose(boxed[0], -1.0) and np.allclose(boxed[-1], -1.0)  # padded rows: pixel 0
+    assert np.allclose(boxed[16, :, 0], 1.0)  # the image itself in the middle
+    bgr = sample(ColorOrder.BGR, ResizeMode.STRETCH)
+    assert np.allclose(bgr[..., 2], 1.0) and np.allclose(bgr[..., 0], -1.0)
+
+
+def test_convert_takes_the_app_preprocessing(mobilenet, images, tmp_path):
+    _, path = mobilenet
+    out = tmp_path / "m.tflite"
+    result = run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", images, "--calibration-count", 4,
+                     *NORM, "--resize", "letterbox", "--color", "bgr")
+    assert result.code == 0, result.err

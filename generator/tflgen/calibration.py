@@ -10,7 +10,9 @@ import numpy as np
 from tflgen.console import Reporter
 from tflgen.errors import CalibrationError
 from tflgen.images import IMAGE_SUFFIXES, UnreadableImage, find_images, load_image, spread
+from tflgen.geometry import preprocess
 from tflgen.reference import Normalization, image_to_input
+from tflgen.spec import ColorOrder, InputSpec, ResizeMode
 
 RANDOM_SEED = 0
 
@@ -39,8 +41,16 @@ def load_calibration(
     dtype: np.dtype,
     normalization: Normalization | None,
     reporter: Reporter,
+    color: ColorOrder | None = None,
+    resize: ResizeMode = ResizeMode.STRETCH,
 ) -> CalibrationSet:
-    _, _, channels = image_layout(shape)
+    """Images through the app's own preprocessing (`geometry.preprocess`: channel order, resize
+    mode, normalization), so int8 ranges are calibrated on what the model will really see."""
+    height, width, channels = image_layout(shape)
+    input_spec = InputSpec(
+        "input", height, width, channels, np.dtype(dtype).name, None,
+        color or (ColorOrder.GRAY if channels == 1 else ColorOrder.RGB), normalization, resize,
+    )
     if not folder.is_dir():
         raise CalibrationError(
             f"--calibration {folder}: no such folder",
@@ -58,11 +68,11 @@ def load_calibration(
     with reporter.progress("Reading calibration images", len(chosen)) as advance:
         for path in chosen:
             try:
-                image = load_image(path, channels)
+                image = load_image(path, 3)
             except UnreadableImage:
                 skipped.append(path)
             else:
-                samples.append(image_to_input(image, shape, dtype, normalization))
+                samples.append(preprocess(image, input_spec)[0])
             advance(1)
     for path in skipped:
         reporter.warn(f"skipped unreadable calibration image {path}")

@@ -12,6 +12,7 @@ from tflgen.console import Reporter
 from tflgen.errors import CalibrationError, OptionError
 from tflgen.recipes import IoType, Recipe, Target
 from tflgen.reference import Normalization, resolve_normalization
+from tflgen.spec import ColorOrder, ResizeMode
 
 if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
     from tflgen.convert import Conversion, ConversionRequest
@@ -40,6 +41,8 @@ class ConvertOptions:
     input_shape: tuple[int, ...] | None = None
     select_tf_ops: bool = False
     allow_float_fallback: bool = False
+    color: ColorOrder | None = None  # how the app feeds the model: calibration preprocesses the same way
+    resize: ResizeMode = ResizeMode.STRETCH
     ssd: SsdOptions | None = None
     images: Path | None = None  # --quantize auto: verification images
     max_drop: float | None = None  # --quantize auto: the accepted drop
@@ -137,7 +140,7 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "int8 calibration")
         dtype = np.dtype(source.input.dtype)
         if options.calibration is not None:
-            calibration = load_calibration(options.calibration, options.calibration_count, source.input.shape, dtype, normalization, reporter)
+            calibration = load_calibration(options.calibration, options.calibration_count, source.input.shape, dtype, normalization, reporter, options.color, options.resize)
         else:
             calibration = random_calibration(options.calibration_count, source.input.shape, dtype, normalization)
             reporter.alarm(
@@ -467,7 +470,7 @@ def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         request = ConversionRequest(recipe, io_type if recipe is Recipe.INT8 else IoType.FLOAT32, False, options.select_tf_ops, options.allow_float_fallback)
         calibration = None
         if recipe is Recipe.INT8:
-            calibration = load_calibration(calibration_dir, options.calibration_count, source.input.shape, np.dtype(source.input.dtype), normalization, reporter)
+            calibration = load_calibration(calibration_dir, options.calibration_count, source.input.shape, np.dtype(source.input.dtype), normalization, reporter, options.color, options.resize)
         try:
             conversion = convert(source, request, calibration, reporter)
         except ConversionError as exc:
@@ -563,7 +566,10 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     ssd_op = None if decoded_in_app is not None else options.convert.ssd  # a TF source's anchors: the op is appended
     anchors = decoded_in_app.anchors if decoded_in_app is not None else None
     with tempfile.TemporaryDirectory(prefix="tflgen-app-") as work:
-        converted = convert_model(with_fields(options.convert, output=Path(work) / MODEL_FILE, force=True, ssd=ssd_op), reporter)
+        converted = convert_model(
+            with_fields(options.convert, output=Path(work) / MODEL_FILE, force=True, ssd=ssd_op, color=options.spec.color, resize=options.spec.resize),
+            reporter,
+        )
         if converted.conversion is None:  # --quantize auto found no recipe within budget
             return AppResult(converted, None, options.out, (), 0)
         content = (Path(work) / MODEL_FILE).read_bytes()

@@ -9,6 +9,7 @@ import typer
 from tflgen.cli import app
 from tflgen.cli import options as opt
 from tflgen.recipes import Target
+from tflgen.spec import ResizeMode
 
 
 @app.command(no_args_is_help=True)
@@ -31,6 +32,8 @@ def convert(
     images: opt.Images = None,
     max_drop: opt.MaxDrop = None,
     report: opt.Report = None,
+    color: opt.Color = None,
+    resize: opt.Resize = ResizeMode.STRETCH,
     mean: opt.Mean = None,
     std: opt.Std = None,
     inputs: opt.Inputs = None,
@@ -55,7 +58,7 @@ def convert(
             allow_random_calibration=allow_random_calibration, mean=mean, std=std,
             inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
             select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback, ssd=ssd,
-            images=images, max_drop=max_drop, report=report,
+            images=images, max_drop=max_drop, report=report, color=color, resize=resize,
         ),
         reporter,
     )
