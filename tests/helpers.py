@@ -80,3 +80,14 @@ def sqnr_db(actual: np.ndarray, expected: np.ndarray) -> float:
     signal = float(np.sum(np.asarray(expected, np.float64) ** 2))
     return float("inf") if noise == 0 else 10 * np.log10(signal / noise)
 
+
+
+def convert_or_fail(source: Path, out: Path, images: Path, int8: bool, calibration_count: int = 16) -> Path:
+    """Convert with the CLI as float32, or int8 with uint8 IO calibrated on `images` ([-1, 1] inputs)."""
+    args: list[object] = ["convert", source, "-o", out]
+    if int8:
+        args += ["-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", calibration_count,
+                 "--mean", "127.5", "--std", "127.5"]
+    result = run_cli(*args)
+    assert result.code == 0, result.err
+    return out

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import run_cli
+from helpers import convert_or_fail
 from kotlin_toolchain import INSTALL_HINT, Toolchain, find_toolchain
 
 NORM = ("--mean", "127.5", "--std", "127.5")
@@ -134,12 +134,7 @@ def toolchain() -> Toolchain:
 
 
 def _convert(source: Path, out: Path, images: Path, int8: bool) -> Path:
-    args = ["convert", source, "-o", out]
-    if int8:
-        args += ["-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", 12, *NORM]
-    result = run_cli(*args)
-    assert result.code == 0, result.err
-    return out
+    return convert_or_fail(source, out, images, int8, calibration_count=12)
 
 
 def _anchors(case: Case) -> np.ndarray | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import run_cli
+from helpers import convert_or_fail, run_cli
 
 NORM = ("--mean", "127.5", "--std", "127.5")
 CLASSES = ("circle", "square", "triangle", "star", "hexagon")
@@ -29,12 +29,7 @@ def _labels(folder: Path, names: tuple[str, ...], name: str) -> Path:
 
 
 def _convert(source: Path, out: Path, images: Path, int8: bool) -> Path:
-    args = ["convert", source, "-o", out]
-    if int8:
-        args += ["-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", 16, *NORM]
-    result = run_cli(*args)
-    assert result.code == 0, result.err
-    return out
+    return convert_or_fail(source, out, images, int8, calibration_count=16)
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +60,7 @@ IDS = [f"{t}-{k}" for t, k in CASES]
 @pytest.mark.parametrize(("task", "kind"), CASES, ids=IDS)
 def test_metadata_reads_back_as_the_same_spec(built, task, kind):
     from tflgen.metadata import spec_from_model
-    from tflgen.spec import SpecOptions, Task, build_spec, read_labels
+    from tflgen.spec import SpecOptions, Task, build_spec
     from tflgen.tflite_info import read_model
 
     plain, with_metadata = built[task, kind]

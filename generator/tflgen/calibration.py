@@ -9,7 +9,7 @@ import numpy as np
 
 from tflgen.console import Reporter
 from tflgen.errors import CalibrationError
-from tflgen.images import IMAGE_SUFFIXES, UnreadableImage, find_images, load_image, spread
+from tflgen.images import UnreadableImage, load_image, pick_images
 from tflgen.geometry import preprocess
 from tflgen.reference import Normalization, image_to_input
 from tflgen.spec import ColorOrder, InputSpec, ResizeMode
@@ -51,18 +51,7 @@ def load_calibration(
         "input", height, width, channels, np.dtype(dtype).name, None,
         color or (ColorOrder.GRAY if channels == 1 else ColorOrder.RGB), normalization, resize,
     )
-    if not folder.is_dir():
-        raise CalibrationError(
-            f"--calibration {folder}: no such folder",
-            "give a folder of representative images (jpg/png/bmp, searched recursively)",
-        )
-    paths = find_images(folder)
-    if not paths:
-        raise CalibrationError(
-            f"--calibration {folder}: no images found",
-            f"the folder needs images ending in {', '.join(IMAGE_SUFFIXES)} (sub-folders are searched)",
-        )
-    chosen = spread(paths, count)
+    chosen = pick_images(folder, count, "--calibration")
     samples = []
     skipped = []
     with reporter.progress("Reading calibration images", len(chosen)) as advance:

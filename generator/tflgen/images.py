@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tflgen.errors import CalibrationError
+
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 
 
@@ -39,3 +41,16 @@ def load_image(path: Path, channels: int) -> np.ndarray:
         raise UnreadableImage(f"{path}: {exc}") from exc
     pixels = np.asarray(converted, dtype=np.uint8)
     return pixels.reshape(pixels.shape[0], pixels.shape[1], channels)
+
+
+def pick_images(folder: Path, count: int, option: str) -> list[Path]:
+    """`count` images spread over `folder`, or a CalibrationError naming `option` and the folder."""
+    if not folder.is_dir():
+        raise CalibrationError(f"{option} {folder}: no such folder", "give a folder of images like the ones the app will see (jpg/png/bmp, searched recursively)")
+    paths = find_images(folder)
+    if not paths:
+        raise CalibrationError(
+            f"{option} {folder}: no images found",
+            f"the folder needs images ending in {', '.join(IMAGE_SUFFIXES)} (sub-folders are searched)",
+        )
+    return spread(paths, count)

@@ -326,15 +326,10 @@ def verify_model(
 
 def _load_images(folder: Path, count: int, channels: int, reporter: Reporter) -> list[tuple[str, np.ndarray]]:
     from tflgen.errors import CalibrationError
-    from tflgen.images import IMAGE_SUFFIXES, UnreadableImage, find_images, load_image, spread
+    from tflgen.images import UnreadableImage, load_image, pick_images
 
-    if not folder.is_dir():
-        raise CalibrationError(f"--images {folder}: no such folder", "give a folder of images like the ones the app will see")
-    paths = find_images(folder)
-    if not paths:
-        raise CalibrationError(f"--images {folder}: no images found", f"the folder needs images ending in {', '.join(IMAGE_SUFFIXES)}")
     loaded = []
-    for path in spread(paths, count):
+    for path in pick_images(folder, count, "--images"):
         try:
             loaded.append((path.relative_to(folder).as_posix(), load_image(path, channels)))
         except UnreadableImage:
@@ -547,7 +542,7 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
 
     from tflgen.errors import CalibrationError
     from tflgen.golden import GoldenSettings, golden_files
-    from tflgen.images import UnreadableImage, find_images, load_image, spread
+    from tflgen.images import UnreadableImage, load_image, pick_images
     from tflgen.metadata import metadata_for_spec, write_metadata
     from tflgen.render import ProjectOptions, check_expressible, check_output_dir, render_project, validate_app_name, validate_package
     from tflgen.spec import build_spec, spec_to_toml
@@ -559,8 +554,7 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     golden_dir = options.golden_images or options.convert.images or options.convert.calibration
     if golden_dir is None:
         raise CalibrationError("the app's golden tests need images (--images DIR)", "pass a few images like the ones the app will see; --calibration images are used when given")
-    if not golden_dir.is_dir() or not find_images(golden_dir):
-        raise CalibrationError(f"--images {golden_dir}: no images found", "give a folder with a few jpg/png/bmp images")
+    candidates = pick_images(golden_dir, options.golden_count * 3, "--images")  # spares for unreadable ones
 
     decoded_in_app = _ssd_decoded_in_app(options.convert)
     ssd_op = None if decoded_in_app is not None else options.convert.ssd  # a TF source's anchors: the op is appended
@@ -580,7 +574,7 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     model = write_metadata(content, metadata, associated)
 
     paths = []
-    for path in spread(find_images(golden_dir), options.golden_count * 3):
+    for path in candidates:
         try:
             load_image(path, 3)
         except UnreadableImage:
