@@ -75,3 +75,14 @@ def dynamic_model(work: Path) -> Path:
 @pytest.fixture(scope="session")
 def ssd_model(work: Path) -> Path:
     return models.ssd_saved_model(work / "ssd")
+
+
+@pytest.fixture(scope="session")
+def toolchain():
+    """kotlinc, java and JUnit 4 (scripts/test.sh installs them); their absence fails the tests that need them."""
+    from kotlin_toolchain import INSTALL_HINT, find_toolchain
+
+    found = find_toolchain()
+    if found is None:
+        pytest.fail(f"kotlinc, java or JUnit 4 not found: {INSTALL_HINT}")
+    return found

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from helpers import convert_or_fail
-from kotlin_toolchain import INSTALL_HINT, Toolchain, find_toolchain
+from kotlin_toolchain import Toolchain
 
 NORM = ("--mean", "127.5", "--std", "127.5")
 CLASSES = ("circle", "square", "triangle", "étoile ⭐", 'say "hi"', "cost $5", "back\\slash", "h", "i", "j")
@@ -123,14 +123,6 @@ class Built:
     classes: Path  # every project's compiled main and test classes
     projects: dict[str, Path]
     models: dict[str, Path]
-
-
-@pytest.fixture(scope="module")
-def toolchain() -> Toolchain:
-    found = find_toolchain()
-    if found is None:
-        pytest.fail(f"kotlinc, java or JUnit 4 not found: {INSTALL_HINT}")
-    return found
 
 
 def _convert(source: Path, out: Path, images: Path, int8: bool) -> Path:

@@ -5,8 +5,9 @@ The template tree mirrors the output tree. Path conventions:
 - a path segment `__package__` becomes the package's folders: `com.example.app` -> `com/example/app`;
 - a file name ending in `.jinja` is rendered (Jinja2, StrictUndefined) and loses that suffix;
   every other file is copied byte for byte;
-- a file name starting with `dot-` gets a leading `.` instead (`dot-gitignore` -> `.gitignore`),
-  so that the template tree itself holds no dot files that tools would act on.
+- a path segment starting with `dot-` gets a leading `.` instead (`dot-gitignore` -> `.gitignore`,
+  `dot-github/` -> `.github/`), so that the template tree itself holds no dot files that tools
+  (git, GitHub) would act on.
 
 Which templates a project gets is decided here, per task (`TASK_TEMPLATES`), never by Jinja
 conditions in file names. Templates hold no logic: the Kotlin is static code parameterized by
@@ -38,15 +39,20 @@ from tflgen.spec import ModelSpec, Role, SsdSpec, Task
 PACKAGE_SEGMENT = "__package__"
 RENDERED_SUFFIX = ".jinja"
 DOT_PREFIX = "dot-"
-KOTLIN_VERSION = "2.2.21"  # the generated build's Kotlin plugin; tests compile with the same kotlinc
+KOTLIN_VERSION = "2.4.20"  # the generated build's Kotlin plugin; tests compile with the same kotlinc
 
 _PROCESSING_MAIN = f"processing/src/main/kotlin/{PACKAGE_SEGMENT}/processing"
 _PROCESSING_RESOURCES = "processing/src/main/resources"
 _PROCESSING_TEST = f"processing/src/test/kotlin/{PACKAGE_SEGMENT}/processing"
+_APP_MAIN = f"app/src/main/kotlin/{PACKAGE_SEGMENT}"
+_APP_TEST = f"app/src/test/kotlin/{PACKAGE_SEGMENT}"
+_APP_RES = "app/src/main/res"
 
 # Template paths (relative to the templates folder) every project gets.
 COMMON_TEMPLATES: tuple[str, ...] = (
+    "README.md.jinja",
     "dot-gitignore",
+    "dot-github/workflows/android.yml",
     "build.gradle.kts",
     "gradle.properties",
     "gradle/libs.versions.toml.jinja",
@@ -55,6 +61,7 @@ COMMON_TEMPLATES: tuple[str, ...] = (
     "processing/README.md",
     "processing/build.gradle.kts.jinja",
     f"{_PROCESSING_MAIN}/ModelSpec.kt.jinja",
+    f"{_PROCESSING_MAIN}/Palette.kt.jinja",
     f"{_PROCESSING_MAIN}/Placement.kt.jinja",
     f"{_PROCESSING_MAIN}/Preprocess.kt.jinja",
     f"{_PROCESSING_MAIN}/Quantization.kt.jinja",
@@ -63,37 +70,73 @@ COMMON_TEMPLATES: tuple[str, ...] = (
     f"{_PROCESSING_TEST}/GoldenCase.kt.jinja",
     f"{_PROCESSING_TEST}/GoldenTest.kt.jinja",
     f"{_PROCESSING_TEST}/Json.kt.jinja",
+    "app/build.gradle.kts.jinja",
+    "app/src/main/AndroidManifest.xml",
+    f"{_APP_MAIN}/MainActivity.kt.jinja",
+    f"{_APP_MAIN}/MainViewModel.kt.jinja",
+    f"{_APP_MAIN}/UiState.kt.jinja",
+    f"{_APP_MAIN}/camera/CameraController.kt.jinja",
+    f"{_APP_MAIN}/camera/Images.kt.jinja",
+    f"{_APP_MAIN}/inference/Frame.kt.jinja",
+    f"{_APP_MAIN}/inference/FrameRate.kt.jinja",
+    f"{_APP_MAIN}/inference/InferenceEngine.kt.jinja",
+    f"{_APP_MAIN}/inference/InferenceSettings.kt.jinja",
+    f"{_APP_MAIN}/inference/ModelFile.kt.jinja",
+    f"{_APP_MAIN}/task/ModelTask.kt.jinja",
+    f"{_APP_MAIN}/ui/OverlayStyle.kt.jinja",
+    f"{_APP_MAIN}/ui/OverlayView.kt.jinja",
+    f"{_APP_MAIN}/ui/ViewTransform.kt.jinja",
+    f"{_APP_TEST}/inference/FrameRateTest.kt.jinja",
+    f"{_APP_TEST}/inference/InferenceSettingsTest.kt.jinja",
+    f"{_APP_TEST}/ui/ViewTransformTest.kt.jinja",
+    f"{_APP_RES}/drawable/ic_launcher_foreground.xml",
+    f"{_APP_RES}/layout/activity_main.xml.jinja",
+    f"{_APP_RES}/mipmap-anydpi-v26/ic_launcher.xml",
+    f"{_APP_RES}/values/colors.xml",
+    f"{_APP_RES}/values/strings.xml.jinja",
+    f"{_APP_RES}/values/themes.xml",
 )
 
-# What each task adds: its post-processing, the checks of its golden results, its benchmark.
+# What each task adds: its post-processing, the checks of its golden results, its benchmark, and
+# the app's end of it (`modelTask()`: outputs to what the overlay draws).
 TASK_TEMPLATES: dict[Task, tuple[str, ...]] = {
     Task.CLASSIFICATION: (
         f"{_PROCESSING_MAIN}/Classification.kt.jinja",
         f"{_PROCESSING_TEST}/ClassificationGolden.kt.jinja",
         f"{_PROCESSING_TEST}/ClassificationBenchmark.kt.jinja",
+        f"{_APP_MAIN}/task/ClassificationTask.kt.jinja",
     ),
     Task.DETECTION: (
         f"{_PROCESSING_MAIN}/Detection.kt.jinja",  # the op's outputs, and the choice of decoder
         f"{_PROCESSING_MAIN}/RawDetection.kt.jinja",  # raw SSD outputs: decode + NMS (benchmarked in every detection project)
         f"{_PROCESSING_TEST}/DetectionGolden.kt.jinja",
         f"{_PROCESSING_TEST}/DetectionBenchmark.kt.jinja",
+        f"{_APP_MAIN}/task/DetectionTask.kt.jinja",
     ),
     Task.SEGMENTATION: (
         f"{_PROCESSING_MAIN}/Segmentation.kt.jinja",
         f"{_PROCESSING_TEST}/SegmentationGolden.kt.jinja",
         f"{_PROCESSING_TEST}/SegmentationBenchmark.kt.jinja",
+        f"{_APP_MAIN}/task/SegmentationTask.kt.jinja",
     ),
 }
 
-# Gradle modules the settings include (the app module joins with the next templates).
-MODULES: tuple[str, ...] = ("processing",)
+CATALOG_TEMPLATE = "gradle/libs.versions.toml.jinja"
+WRAPPER_PROPERTIES = "gradle/wrapper/gradle-wrapper.properties"
+
+# Gradle modules the settings include.
+MODULES: tuple[str, ...] = ("app", "processing")
+
+# Where the model goes: Android Studio's "New > Other > TensorFlow Lite Model" folder; with
+# mlModelBinding the build packages it as an asset of the same name.
+MODEL_DIR = "app/src/main/ml"
 
 # Folders owned whole by tflgen: replaced as a whole when an existing project is re-rendered.
 OWNED_DIRS: tuple[str, ...] = (GOLDEN_DIR,)
 
 # Defaults the app starts with (its settings screen changes them).
 DEFAULT_SCORE_THRESHOLD = {Task.CLASSIFICATION: 0.0, Task.DETECTION: 0.5, Task.SEGMENTATION: 0.5}
-DEFAULT_MAX_RESULTS = {Task.CLASSIFICATION: 5, Task.DETECTION: 10, Task.SEGMENTATION: 1}
+DEFAULT_MAX_RESULTS = {Task.CLASSIFICATION: 3, Task.DETECTION: 10, Task.SEGMENTATION: 1}
 
 _JAVA_KEYWORDS = frozenset(
     "abstract assert boolean break byte case catch char class const continue default do double else enum "
@@ -111,10 +154,23 @@ _LABEL_MAP_TYPES = ("int32", "int64", "uint8", "int8")
 
 
 @dataclass(frozen=True)
+class ProjectFacts:
+    """How the model was made, for the generated README (empty fields: not known, left out)."""
+    source: str = ""  # what tflgen started from, as the user named it
+    recipe: str = ""  # float32, float16, dynamic or int8
+    io_type: str = ""
+    model_bytes: int = 0
+    metadata: tuple[str, ...] = ()  # what the model's metadata holds, e.g. ("name", "labels")
+    verification: tuple[tuple[str, str], ...] = ()  # (what, figure) rows measured by tflgen's verify
+    report: str = ""  # the verification report's folder in the project
+
+
+@dataclass(frozen=True)
 class ProjectOptions:
     package: str  # Java package of the app, e.g. "com.example.detector"; processing lives in <package>.processing
-    app_name: str  # the Gradle root project name (and, later, the app's title)
-    model_file: str = "model.tflite"  # the model's file name in the app (ModelSpec.MODEL_FILE)
+    app_name: str  # the Gradle root project name and the app's title
+    model_file: str = "model.tflite"  # the model's file name in app/src/main/ml (ModelSpec.MODEL_FILE)
+    facts: ProjectFacts = ProjectFacts()
 
 
 @dataclass(frozen=True)
@@ -195,13 +251,15 @@ def template_paths(task: Task) -> tuple[str, ...]:
 
 def output_path(template: str, package: str) -> str:
     """Where a template lands in the project (see the module docstring for the conventions)."""
-    parts = [package.replace(".", "/") if part == PACKAGE_SEGMENT else part for part in template.split("/")]
-    name = parts[-1]
-    if name.endswith(RENDERED_SUFFIX):
-        name = name[: -len(RENDERED_SUFFIX)]
-    if name.startswith(DOT_PREFIX):
-        name = "." + name[len(DOT_PREFIX):]
-    parts[-1] = name
+    parts = []
+    for part in template.split("/"):
+        if part == PACKAGE_SEGMENT:
+            part = package.replace(".", "/")
+        elif part.startswith(DOT_PREFIX):
+            part = "." + part[len(DOT_PREFIX):]
+        parts.append(part)
+    if parts[-1].endswith(RENDERED_SUFFIX):
+        parts[-1] = parts[-1][: -len(RENDERED_SUFFIX)]
     return "/".join(parts)
 
 
@@ -237,6 +295,8 @@ def render_files(spec: ModelSpec, options: ProjectOptions, anchors: np.ndarray |
         lstrip_blocks=True,
     )
     context = template_context(spec, options)
+    catalog = environment.get_template(CATALOG_TEMPLATE).render(context)
+    context["readme"] = readme_context(spec, options, catalog_versions(catalog), gradle_version(root))
     files = {}
     for template in template_paths(spec.task):
         if template.endswith(RENDERED_SUFFIX):
@@ -325,6 +385,7 @@ def template_context(spec: ModelSpec, options: ProjectOptions) -> dict[str, Any]
     return {
         "package": options.package,
         "app_name": kotlin_string(options.app_name),
+        "app_name_xml": android_string(options.app_name),
         "modules": MODULES,
         "kotlin_version": KOTLIN_VERSION,
         "spec": {
@@ -363,6 +424,14 @@ def template_context(spec: ModelSpec, options: ProjectOptions) -> dict[str, Any]
             "ssd": _ssd(spec.ssd),
         },
     }
+
+
+def android_string(text: str) -> str:
+    """Text for a <string> resource: XML-escaped, and aapt's own escapes for \\ ' " and a leading @ or ?."""
+    from xml.sax.saxutils import escape
+
+    escaped = escape(text.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"'))
+    return "\\" + escaped if escaped[:1] in ("@", "?") else escaped
 
 
 def kotlin_string(text: str) -> str:
@@ -411,3 +480,85 @@ def _tensor_type(dtype: str) -> str:
 
 def _constant(value: str) -> str:
     return value.upper().replace("-", "_")
+
+
+# ---------------------------------------------------------------- the generated README
+
+_CATALOG_VERSION = re.compile(r'^(?P<name>[A-Za-z][\w-]*)\s*=\s*"(?P<version>[^"]+)"\s*#\s*(?P<source>.+?)\s*$')
+
+
+def catalog_versions(catalog: str) -> tuple[tuple[str, str, str], ...]:
+    """(name, version, where it comes from) for each entry of the catalog's [versions], from its comment."""
+    rows, section = [], ""
+    for line in catalog.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            section = stripped
+        elif section == "[versions]" and stripped and not stripped.startswith("#"):
+            match = _CATALOG_VERSION.match(stripped)
+            if match is None:
+                raise ValueError(f"the version catalog's line {stripped!r} has no source comment")
+            rows.append((match["name"], match["version"], match["source"]))
+    return tuple(rows)
+
+
+def gradle_version(root: Path) -> str:
+    """The Gradle version the wrapper properties pin."""
+    text = (root / WRAPPER_PROPERTIES).read_text(encoding="utf-8")
+    match = re.search(r"gradle-([\w.-]+?)-(?:bin|all)\.zip", text)
+    if match is None:
+        raise ValueError(f"{WRAPPER_PROPERTIES} names no Gradle distribution")
+    return match[1]
+
+
+def readme_context(spec: ModelSpec, options: ProjectOptions, versions: tuple[tuple[str, str, str], ...], gradle: str) -> dict[str, Any]:
+    """The README's facts, formatted here so that the template only places them."""
+    from tflgen import __version__
+
+    i = spec.input
+
+    def quantization(q: Any) -> str:
+        return f"scale {float(np.float32(q.scale)):.6g}, zero point {int(q.zero_point)}" if q is not None else "none (float)"
+
+    normalization = "none: raw pixels 0–255"
+    if i.normalization is not None:
+        mean = ", ".join(f"{v:g}" for v in i.normalization.mean)
+        std = ", ".join(f"{v:g}" for v in i.normalization.std)
+        normalization = f"(pixel − [{mean}]) / [{std}]"
+    facts = options.facts
+    made = [("source", f"`{facts.source}`" if facts.source else "")]
+    if facts.recipe:
+        made.append(("quantization recipe", facts.recipe + (f", {facts.io_type} input/output" if facts.recipe == "int8" and facts.io_type else "")))
+    if facts.model_bytes:
+        made.append(("model file", f"`{MODEL_DIR}/{options.model_file}`, {facts.model_bytes:,} bytes"))
+    else:
+        made.append(("model file", f"`{MODEL_DIR}/{options.model_file}`"))
+    if facts.metadata:
+        made.append(("TFLite metadata", ", ".join(facts.metadata)))
+    return {
+        "tflgen_version": __version__,
+        "app_name": options.app_name,
+        "task": spec.task.value,
+        "made": [row for row in made if row[1]],
+        "input": [
+            ("tensor", f"`{i.name}` {i.width}×{i.height}×{i.channels} {i.dtype}"),
+            ("channels", i.color.value),
+            ("fit", {"stretch": "stretched to the input size", "letterbox": "letterboxed (padding keeps the aspect ratio)",
+                     "center-crop": "centre-cropped to the input's aspect ratio"}.get(i.resize.value, i.resize.value)),
+            ("normalization", normalization),
+            ("quantization", quantization(i.quantization)),
+        ],
+        "outputs": [
+            (o.index, o.role.value, "×".join(str(d) for d in o.shape), o.dtype, quantization(o.quantization))
+            for o in sorted(spec.outputs, key=lambda o: o.index)
+        ],
+        "classes": spec.num_classes,
+        "labels": len(spec.class_labels()),
+        "raw_ssd": spec.ssd is not None,
+        "verification": facts.verification,
+        "report": facts.report,
+        "versions": versions,
+        "gradle_version": gradle,
+        "model_dir": MODEL_DIR,
+        "model_file": options.model_file,
+    }
