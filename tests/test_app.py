@@ -164,3 +164,79 @@ def test_app_spec_the_kotlin_side_cannot_express(mobilenet, images, tmp_path):
     assert_bad_input(run_cli("app", tmp_path / "wide.keras", "--out", out, "--images", images, *NORM, "--labels", labels), "labels")
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def classifier_app(mobilenet, images, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("classifier") / "MyClassifier"
+    result = run_cli("app", mobilenet[1], "--out", out, "--app-name", "My Classifier", "-q", "int8", "--io-type", "uint8",
+                     "--calibration", images, "--calibration-count", 16, *NORM, "--resize", "center-crop")
+    assert result.code == 0, result.err
+    assert "Verified against the source on" in result.out
+    return out
+
+
+def test_the_model_in_ml_is_the_verified_one_and_the_golden_outputs_are_its_own(classifier_app, mobilenet, images, tmp_path):
+    """The project's model gave the golden outputs (LiteRT on the golden inputs, bit for bit), and
+    tflgen verify of that very file against the source gives the figures the README states."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    model = classifier_app / "app/src/main/ml/model.tflite"
+    interpreter = Interpreter(model_path=str(model))
+    interpreter.allocate_tensors()
+    (inp,), outs = interpreter.get_input_details(), interpreter.get_output_details()
+    golden = classifier_app / "processing/src/test/resources/golden"
+    for case in (golden / "cases.txt").read_text().split():
+        tensor = np.frombuffer((golden / case / "input.bin").read_bytes(), dtype=inp["dtype"]).reshape(inp["shape"])
+        interpreter.set_tensor(inp["index"], tensor)
+        interpreter.invoke()
+        for i, out in enumerate(outs):
+            expected = (golden / case / f"output_{i}.bin").read_bytes()
+            assert interpreter.get_tensor(out["index"]).astype(out["dtype"]).tobytes() == expected
+    report = json.loads((classifier_app / "verification/report.json").read_text())
+    assert report["settings"]["model"] == "app/src/main/ml/model.tflite"
+    assert report["size"]["bytes"] == model.stat().st_size and report["latency"] == []
+    verified = run_cli("verify", mobilenet[1], model, "--images", images, "--count", report["images"], "--report", tmp_path / "again",
+                       "--threads", 1, "--resize", "center-crop")
+    assert verified.code == 0, verified.err
+    again = json.loads((tmp_path / "again/report.json").read_text())
+    assert again["metrics"] == report["metrics"] and again["images"] == report["images"]
+    readme = (classifier_app / "README.md").read_text()
+    assert f"| {report['headline']['metric']} | {report['headline']['agreement']:.4f} " in readme
+    assert f"{model.stat().st_size:,} bytes" in readme
+
+
+def test_config_regenerates_the_same_project_from_anywhere(classifier_app, tmp_path, monkeypatch):
+    before = _tree(classifier_app)
+    (classifier_app / "notes.txt").write_text("mine")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("app", "--config", classifier_app / "tflgen.toml")
+    assert result.code == 0, result.err
+    after = _tree(classifier_app)
+    assert after.pop("notes.txt") == b"mine"
+    assert sorted(set(after) ^ set(before)) == []
+    assert [path for path in before if before[path] != after[path]] == []
+    # Options given beside --config win; --out makes a new project.
+    other = tmp_path / "Other"
+    result = run_cli("app", "--config", classifier_app / "tflgen.toml", "--out", other, "--app-name", "Other")
+    assert result.code == 0, result.err
+    assert 'app_name = "Other"' in (other / "tflgen.toml").read_text()
+    assert (other / "app/src/main/ml/model.tflite").read_bytes() == before["app/src/main/ml/model.tflite"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file"),
+    ("[tflgen.app\nsource = 1", "is not valid TOML"),
+    ("[other]\nx = 1\n", "has no [tflgen.app] table"),
+    ('[tflgen.app]\nsource = "m.keras"\nqantize = "int8"\n', "unknown setting(s) qantize"),
+])
+def test_bad_config(tmp_path, content, message):
+    config = tmp_path / "tflgen.toml"
+    if content is not None:
+        config.write_text(content)
+    result = run_cli("app", "--config", config)
+    assert_bad_input(result, "--config", message)

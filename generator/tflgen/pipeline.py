@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -229,6 +231,8 @@ class VerifyOptions:
     image_count: int = 100
     score_threshold: float = 0.5
     pictures: int = 4
+    latency: bool = True  # False: agreement and size only (the figures that are the same on every run)
+    paths_relative_to: Path | None = None  # the report names files relative to this folder (a project's), else as given
 
 
 @dataclass(frozen=True)
@@ -304,7 +308,7 @@ def verify_model(
             advance(1)
     metrics = METRICS[spec.task](reference_results, candidate_results)
     latency = []
-    for threads in thread_counts(options.threads):
+    for threads in thread_counts(options.threads) if options.latency else ():
         median, p90 = TfliteRunner(model_content, spec, threads, reporter).latency(images[0][1])
         latency.append(LatencyFigure(threads, median, p90, 30))
     recipe = recipe_of(info)
@@ -314,7 +318,8 @@ def verify_model(
         parameter_count=source.parameter_count, weight_limit_bytes=source.parameter_count * BYTES_PER_WEIGHT[recipe],
         latency=tuple(latency), reference_kind=reference.kind, max_drop=options.max_drop,
         settings={
-            "source": str(options.source), "model": str(options.model), "images": str(options.images),
+            "source": _shown(options.source, options.paths_relative_to), "model": _shown(options.model, options.paths_relative_to),
+            "images": _shown(options.images, options.paths_relative_to),
             "image_count": len(images), "score_threshold": options.score_threshold, "spec": spec.to_dict(),
         },
     )
@@ -322,6 +327,12 @@ def verify_model(
         pictures = [(name, image, r, c) for (name, image), r, c in list(zip(images, reference_results, candidate_results))[: options.pictures]]
         write_report(options.report, verification, spec, pictures, extra_report or {})
     return VerifyResult(verification, spec)
+
+
+def _shown(path: Path, folder: Path | None) -> str:
+    if folder is None or not path.is_absolute() and not path.exists():
+        return str(path)
+    return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
 
 
 def _load_images(folder: Path, count: int, channels: int, reporter: Reporter) -> list[tuple[str, np.ndarray]]:
@@ -515,6 +526,7 @@ class AppOptions:
     golden_images: Path | None = None  # default: --images, else --calibration
     golden_count: int = 3
     force: bool = False
+    settings: Mapping[str, Any] = field(default_factory=dict)  # the command's options by name, recorded in tflgen.toml
 
 
 @dataclass(frozen=True)
@@ -524,6 +536,7 @@ class AppResult:
     out: Path
     files: tuple[str, ...]
     golden_cases: int
+    verification: Verification | None = None  # None: a .tflite source, nothing to compare with
 
 
 MODEL_FILE = "model.tflite"
@@ -544,7 +557,11 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     from tflgen.golden import GoldenSettings, golden_files
     from tflgen.images import UnreadableImage, load_image, pick_images
     from tflgen.metadata import metadata_for_spec, write_metadata
-    from tflgen.render import ProjectOptions, check_expressible, check_output_dir, render_project, validate_app_name, validate_package
+    from tflgen.render import (
+        ProjectFacts, ProjectOptions, check_expressible, check_output_dir, render_project, validate_app_name, validate_package,
+    )
+    from tflgen.project_config import recorded_settings
+    from tflgen.report import summary_rows
     from tflgen.spec import build_spec, spec_to_toml
     from tflgen.tflite_info import read_model
 
@@ -587,20 +604,69 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
         raise CalibrationError(f"--images {golden_dir}: none of the images could be read", "check that the files are real JPEG/PNG/BMP images")
     with reporter.quiet_native():
         golden = golden_files(model, spec, paths, GoldenSettings(), anchors)
-    settings = {"tflgen": {"app": {
-        "source": str(options.convert.source), "package": options.package, "app_name": options.app_name,
-        "quantize": (converted.request.recipe.value if converted.request else "float32"),
-        "io_type": converted.request.io_type.value if converted.request else "float32",
-        "calibration": str(options.convert.calibration) if options.convert.calibration else "",
-        "images": str(golden_dir),
-        "ssd_anchors": str(options.convert.ssd.anchors) if options.convert.ssd else "",
-    }}}
+    verification, report_files = _verify_for_app(options, spec_options, golden_dir, model, reporter)
+    recorded = recorded_settings(
+        {**options.settings, "source": options.convert.source, "package": options.package, "app_name": options.app_name},
+        options.out,
+    )
+    settings = {"tflgen": {"app": recorded}}
     import tomli_w
 
     toml = (tomli_w.dumps(settings) + "\n" + spec_to_toml(spec)).encode("utf-8")
-    extra = {**golden, MODEL_PATH: model, "tflgen.toml": toml}
-    rendered = render_project(spec, options.out, ProjectOptions(options.package, options.app_name, MODEL_FILE), extra, options.force, anchors)
-    return AppResult(converted, spec, options.out, rendered.files, len(paths))
+    extra = {**golden, **report_files, MODEL_PATH: model, "tflgen.toml": toml}
+    recipe = converted.request.recipe.value if converted.request else "float32"
+    facts = ProjectFacts(
+        source=recorded["source"], recipe=recipe,
+        io_type=converted.request.io_type.value if converted.request else "float32", model_bytes=len(model),
+        metadata=_metadata_contents(spec, options.text),
+        verification=tuple(summary_rows(verification.to_json())) if verification else (),
+        report=REPORT_DIR if report_files else "",
+    )
+    project = ProjectOptions(options.package, options.app_name, MODEL_FILE, facts)
+    rendered = render_project(spec, options.out, project, extra, options.force, anchors)
+    return AppResult(converted, spec, options.out, rendered.files, len(paths), verification)
+
+
+REPORT_DIR = "verification"  # the verification report's folder in the project
+APP_VERIFY_IMAGES = 50
+
+
+def _verify_for_app(
+    options: AppOptions, spec_options: SpecOptions, images: Path, model: bytes, reporter: Reporter,
+) -> tuple[Verification | None, dict[str, bytes]]:
+    """The .tflite against its TensorFlow source on the app's images, and the report's files for the
+    project. Latency is left out: it differs from run to run, and the project's files must not. A
+    .tflite source has nothing to be verified against."""
+    import tempfile
+
+    from tflgen.sources import SourceKind, detect_kind
+
+    if detect_kind(options.convert.source)[0] is SourceKind.TFLITE:
+        return None, {}
+    c = options.convert
+    with tempfile.TemporaryDirectory(prefix="tflgen-verify-") as work:
+        report = Path(work) / REPORT_DIR
+        verified = verify_model(
+            VerifyOptions(
+                source=c.source, model=Path(MODEL_PATH), images=images, spec=spec_options, inputs=c.inputs, outputs=c.outputs,
+                input_shape=c.input_shape, report=report, image_count=APP_VERIFY_IMAGES, latency=False,
+                paths_relative_to=options.out,
+            ),
+            reporter, model_content=model,
+        )
+        files = {f"{REPORT_DIR}/{p.name}": p.read_bytes() for p in sorted(report.iterdir())}
+    return verified.verification, files
+
+
+def _metadata_contents(spec: ModelSpec, text: ModelInfoText) -> tuple[str, ...]:
+    """What tflgen's metadata tells readers (Android Studio, the Task Library, MediaPipe) about the model."""
+    contents = ["name and description" if text.name or text.description else "name"]
+    if spec.input.normalization is not None:
+        contents.append("input normalization")
+    contents.append(f"{spec.task.value} output roles")
+    if spec.labels:
+        contents.append("labels.txt")
+    return tuple(contents)
 
 
 def _ssd_decoded_in_app(options: ConvertOptions) -> SsdParams | None:

@@ -526,7 +526,7 @@ def readme_context(spec: ModelSpec, options: ProjectOptions, versions: tuple[tup
         std = ", ".join(f"{v:g}" for v in i.normalization.std)
         normalization = f"(pixel − [{mean}]) / [{std}]"
     facts = options.facts
-    made = [("source", f"`{facts.source}`" if facts.source else "")]
+    made = [("source (path from this folder)", f"`{facts.source}`" if facts.source else "")]
     if facts.recipe:
         made.append(("quantization recipe", facts.recipe + (f", {facts.io_type} input/output" if facts.recipe == "int8" and facts.io_type else "")))
     if facts.model_bytes:

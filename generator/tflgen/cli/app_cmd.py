@@ -13,10 +13,20 @@ from tflgen.recipes import Target
 from tflgen.spec import ResizeMode
 
 
+def _read_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
+    """--config: the file's settings become the defaults of the other options (given ones win)."""
+    if value is not None:
+        from tflgen.project_config import read_settings
+
+        ctx.default_map = {**(ctx.default_map or {}), **read_settings(value)}
+    return value
+
+
 @app.command(name="app", no_args_is_help=True)
 def app_command(
     source: opt.SourcePath,
-    out: Annotated[Path, typer.Option("--out", help="The project folder to create.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", help="The project folder to create (with --config: default the config's folder, updated in place).", show_default=False)] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Take the settings from a project's tflgen.toml (regenerate it); options given here override them.", is_eager=True, callback=_read_config, show_default=False)] = None,
     package: Annotated[str, typer.Option("--package", help="Java package of the app.")] = "com.example.tflgen",
     app_name: Annotated[str, typer.Option("--app-name", help="The app's (and Gradle project's) name.")] = "TflgenApp",
     task: opt.TaskOption = None,
@@ -51,14 +61,19 @@ def app_command(
     debug: opt.Debug = False,
 ) -> int:
     """Convert, describe and verify the model, then render an Android Studio project around it."""
+    settings = dict(locals())  # every option as given, recorded in the project's tflgen.toml
     from tflgen.cli.summary import print_app
     from tflgen.console import Reporter
-    from tflgen.errors import EXIT_BUDGET_MISSED
+    from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
     from tflgen.metadata import ModelInfoText
     from tflgen.pipeline import AppOptions, ConvertOptions, build_app
     from tflgen.spec import SpecOptions, read_labels
 
     reporter = Reporter(verbose=verbose)
+    if out is None:
+        if config is None:
+            raise OptionError("--out is missing", "give the project folder to create, e.g. --out MyApp")
+        out, force = config.resolve().parent, True  # regenerate the project the config belongs to
     convert_options = ConvertOptions(
         source=source, output=out / "model.tflite", recipe=quantize, io_type=io_type, target=target,
         calibration=calibration, calibration_count=calibration_count, allow_random_calibration=allow_random_calibration,
@@ -70,7 +85,8 @@ def app_command(
     spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
                        label_offset=label_offset, color=color, resize=resize)
     result = build_app(
-        AppOptions(convert_options, spec, out, package, app_name, ModelInfoText(name or "", description or ""), images, force=force),
+        AppOptions(convert_options, spec, out, package, app_name, ModelInfoText(name or "", description or ""), images, force=force,
+                   settings=settings),
         reporter,
     )
     print_app(result, reporter)

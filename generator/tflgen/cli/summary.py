@@ -174,9 +174,17 @@ def print_app(result: AppResult, reporter: Reporter) -> None:
         return
     spec = result.spec
     task = spec.task.value + (" (raw SSD: decoded + NMS in Kotlin, anchors in processing/src/main/resources)" if spec.ssd else "")
+    if result.verification is not None:
+        from tflgen.pipeline import REPORT_DIR
+
+        v = result.verification
+        reporter.out.print(
+            f"Verified against the source on {v.images} images: {v.headline} {v.agreement:.4f} "
+            f"(report in {result.out / REPORT_DIR})."
+        )
     reporter.out.print(
         f"[bold]Project written to {result.out}[/bold]: {len(result.files)} files, {task}, "
         f"{result.golden_cases} golden case(s) in processing/src/test/resources/golden.\n"
-        f"Next: open {result.out} in Android Studio, or prove the processing on any JVM with "
-        f"'gradle -p {result.out} :processing:test'."
+        f"Next: open {result.out} in Android Studio (File > Open) and press Run; or build it with "
+        f"'gradle wrapper' once, then './gradlew assembleDebug test' (see {result.out / 'README.md'})."
     )

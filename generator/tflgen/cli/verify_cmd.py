@@ -9,6 +9,7 @@ import typer
 
 from tflgen.cli import app
 from tflgen.cli import options as opt
+from tflgen.spec import ResizeMode
 
 
 @app.command(no_args_is_help=True)
@@ -27,6 +28,7 @@ def verify(
     mean: opt.Mean = None,
     std: opt.Std = None,
     color: opt.Color = None,
+    resize: opt.Resize = ResizeMode.STRETCH,
     inputs: opt.Inputs = None,
     outputs: opt.Outputs = None,
     input_shape: opt.InputShape = None,
@@ -42,7 +44,7 @@ def verify(
 
     reporter = Reporter(verbose=verbose)
     spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
-                       label_offset=label_offset, mean=mean, std=std, color=color)
+                       label_offset=label_offset, mean=mean, std=std, color=color, resize=resize)
     result = verify_model(
         VerifyOptions(source, model, images, spec, opt.names(inputs), opt.names(outputs), opt.shape(input_shape),
                       report, max_drop, threads, count, score_threshold),
