@@ -329,3 +329,11 @@ def test_app_plain_kotlin_compiles_and_its_unit_tests_pass(projects, toolchain, 
         package = re.search(r"^package ([\w.]+)", test.read_text(), re.M)[1]
         run = toolchain.run_junit(classes, [], f"{package}.{test.stem}")
         assert run.code == 0 and run.failures == 0 and run.run >= 3, run.output
+
+
+def test_ci_installs_the_platform_the_app_compiles_against(projects):
+    root, _ = projects["classification"]
+    compile_sdk = re.search(r"compileSdk = (\d+)", (root / "app" / "build.gradle.kts").read_text())[1]
+    workflow = (root / ".github" / "workflows" / "android.yml").read_text()
+    assert re.findall(r'"platforms;android-(\d+)"', workflow) == [compile_sdk]
+    assert re.findall(r"\./gradlew (.+)", workflow) == ["assembleDebug", ":processing:test :app:testDebugUnitTest"]

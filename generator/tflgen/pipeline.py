@@ -233,6 +233,7 @@ class VerifyOptions:
     pictures: int = 4
     latency: bool = True  # False: agreement and size only (the figures that are the same on every run)
     paths_relative_to: Path | None = None  # the report names files relative to this folder (a project's), else as given
+    path_names: Mapping[str, str] = field(default_factory=dict)  # resolved path -> the name the report gives it
 
 
 @dataclass(frozen=True)
@@ -318,8 +319,8 @@ def verify_model(
         parameter_count=source.parameter_count, weight_limit_bytes=source.parameter_count * BYTES_PER_WEIGHT[recipe],
         latency=tuple(latency), reference_kind=reference.kind, max_drop=options.max_drop,
         settings={
-            "source": _shown(options.source, options.paths_relative_to), "model": _shown(options.model, options.paths_relative_to),
-            "images": _shown(options.images, options.paths_relative_to),
+            "source": _shown(options.source, options), "model": _shown(options.model, options),
+            "images": _shown(options.images, options),
             "image_count": len(images), "score_threshold": options.score_threshold, "spec": spec.to_dict(),
         },
     )
@@ -329,7 +330,11 @@ def verify_model(
     return VerifyResult(verification, spec)
 
 
-def _shown(path: Path, folder: Path | None) -> str:
+def _shown(path: Path, options: VerifyOptions) -> str:
+    """How the report names a file: its given name, else relative to the project, else as given."""
+    if str(path.resolve()) in options.path_names:
+        return options.path_names[str(path.resolve())]
+    folder = options.paths_relative_to
     if folder is None or not path.is_absolute() and not path.exists():
         return str(path)
     return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
@@ -526,7 +531,8 @@ class AppOptions:
     golden_images: Path | None = None  # default: --images, else --calibration
     golden_count: int = 3
     force: bool = False
-    settings: Mapping[str, Any] = field(default_factory=dict)  # the command's options by name, recorded in tflgen.toml
+    settings: Mapping[str, Any] = field(default_factory=dict)  # what tflgen.toml records (project_config.recorded_settings)
+    example: str | None = None  # the built-in example the source is (named so in the README and report)
 
 
 @dataclass(frozen=True)
@@ -605,9 +611,8 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     with reporter.quiet_native():
         golden = golden_files(model, spec, paths, GoldenSettings(), anchors)
     verification, report_files = _verify_for_app(options, spec_options, golden_dir, model, reporter)
-    recorded = recorded_settings(
-        {**options.settings, "source": options.convert.source, "package": options.package, "app_name": options.app_name},
-        options.out,
+    recorded = dict(options.settings) or recorded_settings(
+        {"source": options.convert.source, "package": options.package, "app_name": options.app_name}, options.out,
     )
     settings = {"tflgen": {"app": recorded}}
     import tomli_w
@@ -615,8 +620,10 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     toml = (tomli_w.dumps(settings) + "\n" + spec_to_toml(spec)).encode("utf-8")
     extra = {**golden, **report_files, MODEL_PATH: model, "tflgen.toml": toml}
     recipe = converted.request.recipe.value if converted.request else "float32"
+    shown_source = (f"tflgen's built-in example `{options.example}`" if options.example
+                    else f"`{recorded['source']}` (path from this folder)")
     facts = ProjectFacts(
-        source=recorded["source"], recipe=recipe,
+        source=shown_source, recipe=recipe,
         io_type=converted.request.io_type.value if converted.request else "float32", model_bytes=len(model),
         metadata=_metadata_contents(spec, options.text),
         verification=tuple(summary_rows(verification.to_json())) if verification else (),
@@ -650,12 +657,22 @@ def _verify_for_app(
             VerifyOptions(
                 source=c.source, model=Path(MODEL_PATH), images=images, spec=spec_options, inputs=c.inputs, outputs=c.outputs,
                 input_shape=c.input_shape, report=report, image_count=APP_VERIFY_IMAGES, latency=False,
-                paths_relative_to=options.out,
+                paths_relative_to=options.out, path_names=_example_names(options, images),
             ),
             reporter, model_content=model,
         )
         files = {f"{REPORT_DIR}/{p.name}": p.read_bytes() for p in sorted(report.iterdir())}
     return verified.verification, files
+
+
+def _example_names(options: AppOptions, images: Path) -> dict[str, str]:
+    """A built-in example's files are named after the example, not by where tflgen is installed."""
+    if options.example is None:
+        return {}
+    return {
+        str(options.convert.source.resolve()): f"example {options.example}: {options.convert.source.name}",
+        str(images.resolve()): f"example {options.example}: generated images",
+    }
 
 
 def _metadata_contents(spec: ModelSpec, text: ModelInfoText) -> tuple[str, ...]:

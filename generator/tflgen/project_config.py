@@ -22,7 +22,7 @@ SECTION = ("tflgen", "app")
 
 # The options recorded, and which of them are paths.
 APP_SETTINGS: tuple[str, ...] = (
-    "source", "package", "app_name", "task", "labels", "label_offset", "color", "resize", "quantize", "io_type", "target",
+    "example", "source", "package", "app_name", "task", "labels", "label_offset", "color", "resize", "quantize", "io_type", "target",
     "calibration", "calibration_count", "allow_random_calibration", "allow_float_fallback", "select_tf_ops", "ssd_anchors",
     "ssd_scales", "max_detections", "score_threshold", "iou_threshold", "images", "max_drop", "mean", "std", "inputs",
     "outputs", "input_shape", "name", "description",
@@ -30,8 +30,9 @@ APP_SETTINGS: tuple[str, ...] = (
 PATH_SETTINGS = frozenset({"source", "labels", "calibration", "ssd_anchors", "images"})
 
 
-def recorded_settings(values: Mapping[str, Any], project: Path) -> dict[str, Any]:
-    """The settings to write: unset ones left out, enums by value, paths relative to `project`."""
+def recorded_settings(values: Mapping[str, Any], project: Path, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The settings to write: unset ones left out, and those equal to `defaults` (what `--example`
+    supplies: the example's name stands for them); enums by value, paths relative to `project`."""
     out: dict[str, Any] = {}
     for name in APP_SETTINGS:
         value = values.get(name)
@@ -39,6 +40,8 @@ def recorded_settings(values: Mapping[str, Any], project: Path) -> dict[str, Any
             continue
         if isinstance(value, Enum):
             value = value.value
+        if defaults and name in defaults and str(value) == str(defaults[name]):
+            continue
         elif name in PATH_SETTINGS:
             value = Path(os.path.relpath(Path(value).resolve(), project.resolve())).as_posix()
         out[name] = value
@@ -61,7 +64,7 @@ def read_settings(path: Path, option: str = "--config") -> dict[str, Any]:
     unknown = sorted(set(section) - set(APP_SETTINGS))
     if unknown:
         raise OptionError(f"{option} {path}: unknown setting(s) {', '.join(unknown)}", f"the settings are: {', '.join(APP_SETTINGS)}")
-    if "source" not in section:
+    if "source" not in section and "example" not in section:
         raise OptionError(f"{option} {path} names no source model", "add source = \"path/to/model\" to [tflgen.app]")
     folder = path.resolve().parent
     return {name: str(folder / value) if name in PATH_SETTINGS else value for name, value in section.items()}

@@ -156,7 +156,7 @@ _LABEL_MAP_TYPES = ("int32", "int64", "uint8", "int8")
 @dataclass(frozen=True)
 class ProjectFacts:
     """How the model was made, for the generated README (empty fields: not known, left out)."""
-    source: str = ""  # what tflgen started from, as the user named it
+    source: str = ""  # what tflgen started from (Markdown)
     recipe: str = ""  # float32, float16, dynamic or int8
     io_type: str = ""
     model_bytes: int = 0
@@ -526,7 +526,7 @@ def readme_context(spec: ModelSpec, options: ProjectOptions, versions: tuple[tup
         std = ", ".join(f"{v:g}" for v in i.normalization.std)
         normalization = f"(pixel − [{mean}]) / [{std}]"
     facts = options.facts
-    made = [("source (path from this folder)", f"`{facts.source}`" if facts.source else "")]
+    made = [("source", facts.source)]
     if facts.recipe:
         made.append(("quantization recipe", facts.recipe + (f", {facts.io_type} input/output" if facts.recipe == "int8" and facts.io_type else "")))
     if facts.model_bytes:

@@ -24,8 +24,9 @@ def _read_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
 
 @app.command(name="app", no_args_is_help=True)
 def app_command(
-    source: opt.SourcePath,
+    source: opt.SourcePath = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="The project folder to create (with --config: default the config's folder, updated in place).", show_default=False)] = None,
+    example: opt.Example = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="Take the settings from a project's tflgen.toml (regenerate it); options given here override them.", is_eager=True, callback=_read_config, show_default=False)] = None,
     package: Annotated[str, typer.Option("--package", help="Java package of the app.")] = "com.example.tflgen",
     app_name: Annotated[str, typer.Option("--app-name", help="The app's (and Gradle project's) name.")] = "TflgenApp",
@@ -66,10 +67,13 @@ def app_command(
     from tflgen.console import Reporter
     from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
     from tflgen.metadata import ModelInfoText
+    from tflgen.examples.defaults import example_settings
     from tflgen.pipeline import AppOptions, ConvertOptions, build_app
+    from tflgen.project_config import recorded_settings
     from tflgen.spec import SpecOptions, read_labels
 
     reporter = Reporter(verbose=verbose)
+    source = opt.require_source(source)
     if out is None:
         if config is None:
             raise OptionError("--out is missing", "give the project folder to create, e.g. --out MyApp")
@@ -86,7 +90,7 @@ def app_command(
                        label_offset=label_offset, color=color, resize=resize)
     result = build_app(
         AppOptions(convert_options, spec, out, package, app_name, ModelInfoText(name or "", description or ""), images, force=force,
-                   settings=settings),
+                   settings=recorded_settings(settings, out, example_settings(example, "app") if example else None), example=example),
         reporter,
     )
     print_app(result, reporter)

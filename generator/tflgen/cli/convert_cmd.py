@@ -14,8 +14,8 @@ from tflgen.spec import ResizeMode
 
 @app.command(no_args_is_help=True)
 def convert(
-    source: opt.SourcePath,
     output: Annotated[Path, typer.Option("--output", "-o", help="The .tflite to write.", show_default=False)],
+    source: opt.SourcePath = None,
     quantize: opt.Quantize = None,
     io_type: opt.IoTypeOption = None,
     target: opt.TargetOption = Target.GENERIC,
@@ -40,6 +40,7 @@ def convert(
     outputs: opt.Outputs = None,
     input_shape: opt.InputShape = None,
     force: opt.Force = False,
+    example: opt.Example = None,
     verbose: opt.Verbose = False,
     debug: opt.Debug = False,
 ) -> int:
@@ -53,7 +54,7 @@ def convert(
     ssd = opt.ssd_options(ssd_anchors, ssd_scales, max_detections, score_threshold, iou_threshold)
     result = convert_model(
         ConvertOptions(
-            source=source, output=output, force=force, recipe=quantize, io_type=io_type, target=target,
+            source=opt.require_source(source), output=output, force=force, recipe=quantize, io_type=io_type, target=target,
             calibration=calibration, calibration_count=calibration_count,
             allow_random_calibration=allow_random_calibration, mean=mean, std=std,
             inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),

@@ -34,10 +34,30 @@ InputShape = Annotated[
     Optional[str],
     typer.Option("--input-shape", help="Fixed input shape for dynamic models, e.g. 1,224,224,3.", rich_help_panel="TF1 graphs"),
 ]
-SourcePath = Annotated[
-    Path,
-    typer.Argument(help="SavedModel folder, .keras, .h5, TF1 frozen .pb, TF1 checkpoint prefix, or .tflite.", show_default=False),
+def _apply_example(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
+    """--example: the example's files and settings become the defaults of the other options (given ones win)."""
+    if value is not None:
+        from tflgen.examples.defaults import example_settings
+
+        ctx.default_map = {**example_settings(value, ctx.command.name), **(ctx.default_map or {})}
+    return value
+
+
+Example = Annotated[
+    Optional[str],
+    typer.Option("--example", help="One of tflgen's trained examples (classification, detection, segmentation): its model, labels, normalization and int8 calibration images.",
+                 is_eager=True, callback=_apply_example, show_default=False),
 ]
+SourcePath = Annotated[
+    Optional[Path],
+    typer.Argument(help="SavedModel folder, .keras, .h5, TF1 frozen .pb, TF1 checkpoint prefix, or .tflite (or --example).", show_default=False),
+]
+
+
+def require_source(source: Path | None) -> Path:
+    if source is None:
+        raise OptionError("no model given", "name the model (a SavedModel folder, .keras, .h5, .pb, checkpoint or .tflite), or try --example detection")
+    return source
 
 
 def names(text: str | None) -> tuple[str, ...]:

@@ -14,9 +14,9 @@ from tflgen.spec import ResizeMode
 
 @app.command(no_args_is_help=True)
 def verify(
-    source: opt.SourcePath,
-    model: Annotated[Path, typer.Argument(help="The .tflite converted from SOURCE.", show_default=False)],
     images: Annotated[Path, typer.Option("--images", help="Folder of images like the ones the app will see (recursive).", show_default=False)],
+    source: opt.SourcePath = None,
+    model: Annotated[Optional[Path], typer.Argument(help="The .tflite converted from SOURCE (with --example: the only argument).", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option("--report", help="Write report.json, report.md, report.html and pictures here.", show_default=False)] = None,
     max_drop: Annotated[Optional[float], typer.Option("--max-drop", help="Exit 1 when 1 - agreement exceeds this (0..1).", show_default=False)] = None,
     threads: Annotated[Optional[int], typer.Option("--threads", help="Latency at this many threads (default: 1 and all cores).", show_default=False)] = None,
@@ -32,17 +32,24 @@ def verify(
     inputs: opt.Inputs = None,
     outputs: opt.Outputs = None,
     input_shape: opt.InputShape = None,
+    example: opt.Example = None,
     verbose: opt.Verbose = False,
     debug: opt.Debug = False,
 ) -> int:
     """Run SOURCE and the .tflite on the same images; report agreement, size and latency."""
     from tflgen.cli.summary import print_verification
     from tflgen.console import Reporter
-    from tflgen.errors import EXIT_BUDGET_MISSED
+    from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
+    from tflgen.examples import get_example
     from tflgen.pipeline import VerifyOptions, verify_model
     from tflgen.spec import SpecOptions, read_labels
 
     reporter = Reporter(verbose=verbose)
+    if example is not None and model is None:  # tflgen verify --example NAME model.tflite
+        source, model = get_example(example).source_path, source
+    if model is None:
+        raise OptionError("no .tflite given", "tflgen verify SOURCE MODEL.tflite --images DIR (or tflgen verify --example NAME MODEL.tflite)")
+    source = opt.require_source(source)
     spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
                        label_offset=label_offset, mean=mean, std=std, color=color, resize=resize)
     result = verify_model(
