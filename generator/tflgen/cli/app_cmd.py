@@ -24,6 +24,7 @@ def _read_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
 
 @app.command(name="app", no_args_is_help=True)
 def app_command(
+    ctx: typer.Context,
     source: opt.SourcePath = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="The project folder to create (with --config: default the config's folder, updated in place).", show_default=False)] = None,
     example: opt.Example = None,
@@ -62,7 +63,6 @@ def app_command(
     debug: opt.Debug = False,
 ) -> int:
     """Convert, describe and verify the model, then render an Android Studio project around it."""
-    settings = dict(locals())  # every option as given, recorded in the project's tflgen.toml
     from tflgen.cli.summary import print_app
     from tflgen.console import Reporter
     from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
@@ -73,6 +73,8 @@ def app_command(
     from tflgen.spec import SpecOptions, read_labels
 
     reporter = Reporter(verbose=verbose)
+    io_type, calibration = opt.int8_settings(ctx, quantize, io_type, calibration)
+    settings = {name: value for name, value in locals().items() if name != "ctx"}  # the options as used, for tflgen.toml
     source = opt.require_source(source)
     if out is None:
         if config is None:

@@ -14,6 +14,7 @@ from tflgen.spec import ResizeMode
 
 @app.command(no_args_is_help=True)
 def convert(
+    ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="The .tflite to write.", show_default=False)],
     source: opt.SourcePath = None,
     quantize: opt.Quantize = None,
@@ -51,6 +52,7 @@ def convert(
     from tflgen.pipeline import ConvertOptions, convert_model
 
     reporter = Reporter(verbose=verbose)
+    io_type, calibration = opt.int8_settings(ctx, quantize, io_type, calibration)
     ssd = opt.ssd_options(ssd_anchors, ssd_scales, max_detections, score_threshold, iou_threshold)
     result = convert_model(
         ConvertOptions(

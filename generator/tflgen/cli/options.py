@@ -48,6 +48,19 @@ Example = Annotated[
     typer.Option("--example", help="One of tflgen's trained examples (classification, detection, segmentation): its model, labels, normalization and int8 calibration images.",
                  is_eager=True, callback=_apply_example, show_default=False),
 ]
+def int8_settings(ctx: typer.Context, quantize: Recipe | None, io_type: IoType | None, calibration: Path | None):
+    """--example and --config supply uint8 IO and calibration images for their int8 recipe; when the
+    command line asks for another recipe, those two no longer apply (ones given explicitly still do)."""
+    if quantize in (Recipe.INT8, Recipe.AUTO):
+        return io_type, calibration
+
+    def supplied(name: str) -> bool:
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name == "DEFAULT_MAP"
+
+    return (None if supplied("io_type") else io_type), (None if supplied("calibration") else calibration)
+
+
 SourcePath = Annotated[
     Optional[Path],
     typer.Argument(help="SavedModel folder, .keras, .h5, TF1 frozen .pb, TF1 checkpoint prefix, or .tflite (or --example).", show_default=False),
