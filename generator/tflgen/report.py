@@ -82,7 +82,7 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     if head["max_drop"] is not None:
         rows.append(("budget", f"max drop {head['max_drop']:.4f}: {'PASS' if head['within_budget'] else 'FAIL'}"))
-    rows += [(name, f"{value:.4f}") for name, value in data["metrics"].items() if name != head["metric"]]
+    rows += [(name, str(value) if isinstance(value, int) else f"{value:.4f}") for name, value in data["metrics"].items() if name != head["metric"]]
     size = data["size"]
     rows.append(("size", f"{size['bytes']:,} bytes, {size['ratio']:.3f}x the {size['recipe']} weight limit ({size['parameters']:,} parameters)"))
     for latency in data["latency"]:

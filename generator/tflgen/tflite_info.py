@@ -124,7 +124,7 @@ def _read(content: bytes) -> ModelInfo:
     codes: list[tuple[str, bool]] = []  # (op type, is custom)
     for i in range(model.OperatorCodesLength()):
         code = model.OperatorCodes(i)
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        builtin = _builtin(code)
         if builtin == schema.BuiltinOperator.CUSTOM:
             codes.append(((code.CustomCode() or b"?").decode(), True))
         else:
@@ -231,26 +231,42 @@ def load_interpreter(content: bytes, where: str, reporter: Reporter, threads: in
 
 def detection_anchors(content: bytes) -> np.ndarray | None:
     """The anchors [N, 4] (cy, cx, h, w) a model's TFLite_Detection_PostProcess op holds as its
-    third input, dequantized if stored as integers; None without the op or constant anchors."""
+    third input, dequantized if stored as integers or float16 (the float16 recipe stores them
+    as float16 behind a DEQUANTIZE op); None without the op or constant anchors."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAs(content, 0)
     graph = model.Subgraphs(0)
+    producers = {}
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        for k in range(op.OutputsLength()):
+            producers[op.Outputs(k)] = op
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
         code = model.OperatorCodes(op.OpcodeIndex())
         if (code.CustomCode() or b"").decode() != DETECTION_POSTPROCESS_OP or op.InputsLength() < 3:
             continue
-        tensor = graph.Tensors(op.Inputs(2))
+        index = op.Inputs(2)
+        producer = producers.get(index)
+        if producer is not None and _builtin(model.OperatorCodes(producer.OpcodeIndex())) == schema.BuiltinOperator.DEQUANTIZE:
+            index = producer.Inputs(0)
+        tensor = graph.Tensors(index)
         data = model.Buffers(tensor.Buffer()).DataAsNumpy() if tensor.Buffer() > 0 else None
         if data is None or isinstance(data, int) or len(data) == 0:
             return None
-        dtype = {schema.TensorType.FLOAT32: np.float32, schema.TensorType.UINT8: np.uint8, schema.TensorType.INT8: np.int8}.get(tensor.Type())
+        dtype = {schema.TensorType.FLOAT32: np.float32, schema.TensorType.FLOAT16: np.float16,
+                 schema.TensorType.UINT8: np.uint8, schema.TensorType.INT8: np.int8}.get(tensor.Type())
         if dtype is None:
             return None
         values = np.frombuffer(data.tobytes(), dtype=np.dtype(dtype).newbyteorder("<")).reshape(-1, 4).astype(np.float32)
         q = tensor.Quantization()
-        if dtype is not np.float32 and q is not None and q.ScaleLength() > 0:
+        if dtype in (np.uint8, np.int8) and q is not None and q.ScaleLength() > 0:
             values = (values - q.ZeroPoint(0)) * q.Scale(0)
         return values
     return None
+
+
+def _builtin(code) -> int:  # noqa: ANN001 (schema.OperatorCode)
+    """An operator code's builtin op (the deprecated 8-bit field holds it for the first 127 ops)."""
+    return max(code.BuiltinCode(), code.DeprecatedBuiltinCode())

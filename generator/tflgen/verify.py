@@ -110,7 +110,7 @@ def detection_metrics(reference: list[Result], candidate: list[Result]) -> dict[
     return {
         "detection F1 at IoU 0.5": f1, "precision": precision, "recall": recall,
         "mean IoU of matched boxes": float(np.mean(ious)) if ious else 0.0,
-        "reference detections": float(n_ref), "tflite detections": float(n_cand),
+        "reference detections": n_ref, "tflite detections": n_cand,
     }
 
 

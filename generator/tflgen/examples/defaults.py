@@ -66,18 +66,15 @@ def generated_images(found: Example, purpose: str) -> Path:
 def example_settings(name: str, command: str) -> dict[str, Any]:
     """The example's defaults for `command` (app, convert or verify), keyed by option name."""
     found = example(name)
-    settings: dict[str, Any] = {
-        "source": str(found.source_path), "task": found.task, "labels": str(found.labels_path),
-        "mean": found.mean_option, "std": found.std_option,
-    }
+    settings: dict[str, Any] = {"task": found.task, "labels": str(found.labels_path), "mean": found.mean_option, "std": found.std_option}
     if command in ("app", "convert"):
-        settings.update(quantize="int8", io_type="uint8", calibration=str(generated_images(found, "calibration")),
+        settings.update(source=str(found.source_path), quantize="int8", io_type="uint8", calibration=str(generated_images(found, "calibration")),
                         calibration_count=CALIBRATION_COUNT)
         if found.anchors_path is not None:
             settings.update(ssd_anchors=str(found.anchors_path), ssd_scales=found.scales_option)
     if command == "app":
         settings.update(images=str(generated_images(found, "held-out")), package=f"com.example.shapes.{found.name}", app_name=APP_NAMES[found.name],
                         name=APP_NAMES[found.name], description=found.description)
-    if command == "verify":
+    if command == "verify":  # its one argument is the .tflite (the command puts the example's model first)
         settings.update(images=str(generated_images(found, "held-out")), count=VERIFY_COUNT)
     return settings

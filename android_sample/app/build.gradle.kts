@@ -1,0 +1,55 @@
+// The Android app. AGP 9 compiles its Kotlin itself (built-in Kotlin): no Kotlin plugin here.
+plugins {
+    alias(libs.plugins.android.application)
+}
+
+android {
+    namespace = "com.example.shapes.detection"
+    compileSdk = 36
+
+    defaultConfig {
+        applicationId = "com.example.shapes.detection"
+        minSdk = 26
+        targetSdk = 36
+        versionCode = 1
+        versionName = "1.0"
+    }
+
+    buildFeatures {
+        // Android Studio shows the model card (inputs, outputs, metadata) of src/main/ml/*.tflite and
+        // packages them as assets. The app runs the model itself (inference/InferenceEngine.kt).
+        mlModelBinding = true
+        viewBinding = true
+    }
+
+    androidResources {
+        // Kept uncompressed so the interpreter can memory-map the model straight from the APK.
+        noCompress += "tflite"
+    }
+
+    compileOptions {
+        sourceCompatibility = JavaVersion.VERSION_17
+        targetCompatibility = JavaVersion.VERSION_17
+    }
+}
+
+dependencies {
+    implementation(project(":processing"))
+    implementation(libs.androidx.core.ktx)
+    implementation(libs.androidx.activity.ktx)
+    implementation(libs.androidx.lifecycle.viewmodel.ktx)
+    implementation(libs.androidx.lifecycle.runtime.ktx)
+    implementation(libs.camera.core)
+    implementation(libs.camera.camera2)
+    implementation(libs.camera.lifecycle)
+    implementation(libs.camera.view)
+    implementation(libs.kotlinx.coroutines.android)
+    implementation(libs.litert)
+    implementation(libs.litert.gpu)
+    implementation(libs.litert.gpu.api)
+    // The classes Android Studio generates for the model (mlModelBinding) compile against these.
+    implementation(libs.litert.support)
+    implementation(libs.litert.metadata)
+
+    testImplementation(libs.junit)
+}
