@@ -57,6 +57,20 @@ def mobilenet_v2(input_size: int = 96, alpha: float = 0.35, classes: int = 10, c
     return model
 
 
+def mobilenet_v3_small(input_size: int = 96, alpha: float = 1.0, classes: int = 10):
+    """Keras 3 MobileNetV3-Small (hard-swish, squeeze-excite) with seeded random weights and batch-norm
+    statistics of images, as mobilenet_v2; inputs in [-1, 1] (no built-in rescaling)."""
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = keras.applications.MobileNetV3Small(
+        input_shape=(input_size, input_size, 3), alpha=alpha, weights=None, classes=classes,
+        include_preprocessing=False,
+    )
+    set_batchnorm_statistics(model, image_batch(input_size, 32))
+    return model
+
+
 def image_batch(size: int, count: int, seed: int = 7) -> np.ndarray:
     """[count, size, size, 3] images in [-1, 1] with smooth structure (for BN statistics)."""
     rng = np.random.default_rng(seed)

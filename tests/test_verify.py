@@ -123,11 +123,11 @@ def test_quantize_auto_keeps_the_smallest_within_budget(mobilenet, images, tmp_p
     assert result.code == 0, result.err
     candidates = json.loads((tmp_path / "report" / "report.json").read_text())["candidates"]
     assert [c["recipe"] for c in candidates] == ["float32", "float16", "dynamic", "int8"]
-    fitting = [c for c in candidates if c["within_budget"]]
+    fitting = [c for c in candidates if c["within_budget"] and not c["slower_than_float32"]]  # float32 always is
     chosen = [c for c in candidates if c["chosen"]]
-    assert len(chosen) == 1 and chosen[0]["within_budget"]
+    assert len(chosen) == 1 and chosen[0]["within_budget"] and not chosen[0]["slower_than_float32"]
     smallest = min(c["size_bytes"] for c in fitting)
-    assert chosen[0]["size_bytes"] <= smallest * 1.01
+    assert chosen[0]["size_bytes"] <= smallest * 1.1  # sizes within 10 % tie; the faster wins
     assert out.stat().st_size == chosen[0]["size_bytes"]
     # with no room for any loss, a recipe that loses agreement is not chosen
     strict = run_cli("convert", mobilenet[1], "-o", tmp_path / "strict.tflite", "-q", "auto", "--images", images, "--max-drop", 0.0, *NORM)

@@ -50,26 +50,7 @@ def convert(source: SourceModel, request: ConversionRequest, calibration: Calibr
 
 
 def _run_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter) -> bytes:
-    tf = import_tensorflow(reporter)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([source.function], source.keepalive)
-    ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if request.integer_only else tf.lite.OpsSet.TFLITE_BUILTINS]
-    if request.select_tf_ops:
-        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
-    converter.target_spec.supported_ops = ops
-    if request.recipe is Recipe.FLOAT16:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif request.recipe is Recipe.DYNAMIC:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    elif request.recipe is Recipe.INT8:
-        if calibration is None:
-            raise ConversionError("int8 needs calibration data", "pass --calibration DIR")
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        dtypes = {IoType.FLOAT32: tf.float32, IoType.INT8: tf.int8, IoType.UINT8: tf.uint8}
-        converter.inference_input_type = dtypes[request.io_type]
-        # The detection op emits float boxes/classes/scores/count; quantizing them after the op
-        # would only lose precision (a uint8 count, boxes in steps of 1/190).
-        converter.inference_output_type = tf.float32 if source.has_detection_postprocess else dtypes[request.io_type]
+    converter = make_converter(source, request, calibration, reporter)
     try:
         with reporter.quiet_native():
             if calibration is None or request.recipe is not Recipe.INT8:
@@ -86,6 +67,34 @@ def _run_converter(source: SourceModel, request: ConversionRequest, calibration:
     except Exception as exc:  # the converter raises ConverterError, RuntimeError, ValueError...
         # Explained after quiet_native has closed, so that its captured log is complete.
         raise explain_converter_error(f"{exc}\n{reporter.native_log}", request.select_tf_ops) from exc
+
+
+def io_dtypes(source: SourceModel, request: ConversionRequest, tf):  # noqa: ANN001, ANN201 (tf.DType pair)
+    """The int8 model's input and output dtypes. The detection op emits float boxes/classes/scores/count;
+    quantizing them after the op would only lose precision (a uint8 count, boxes in steps of 1/190)."""
+    dtypes = {IoType.FLOAT32: tf.float32, IoType.INT8: tf.int8, IoType.UINT8: tf.uint8}
+    return dtypes[request.io_type], tf.float32 if source.has_detection_postprocess else dtypes[request.io_type]
+
+
+def make_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter):  # noqa: ANN201
+    """A TFLiteConverter set up for the recipe (the caller sets the representative dataset)."""
+    tf = import_tensorflow(reporter)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([source.function], source.keepalive)
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if request.integer_only else tf.lite.OpsSet.TFLITE_BUILTINS]
+    if request.select_tf_ops:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    if request.recipe is Recipe.FLOAT16:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif request.recipe is Recipe.DYNAMIC:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif request.recipe is Recipe.INT8:
+        if calibration is None:
+            raise ConversionError("int8 needs calibration data", "pass --calibration DIR")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.inference_input_type, converter.inference_output_type = io_dtypes(source, request, tf)
+    return converter
 
 
 _UNSUPPORTED_OP = re.compile(r"'(?:tf|tfl)\.(\w+)' op is neither a custom op nor a flex op")
@@ -122,8 +131,9 @@ def explain_converter_error(text: str, select_tf_ops: bool) -> ConversionError:
     return ConversionError(f"the TFLite converter failed: {first[:300]}", "rerun with --verbose to see the converter's log")
 
 
-def check_result(info: ModelInfo, request: ConversionRequest) -> tuple[str, ...]:
-    """Compare the real IO dtypes and float ops with the request; return notes worth telling."""
+def check_result(info: ModelInfo, request: ConversionRequest, kept_float_by: str = "--allow-float-fallback") -> tuple[str, ...]:
+    """Compare the real IO dtypes and float ops with the request; return notes worth telling.
+    `kept_float_by`: the option that accepts float ops (the note names it)."""
     notes = []
     expected = request.io_type.value if request.recipe is Recipe.INT8 else None
     detection = DETECTION_POSTPROCESS_OP in info.custom_ops
@@ -155,5 +165,5 @@ def check_result(info: ModelInfo, request: ConversionRequest) -> tuple[str, ...]
         )
         raise ConversionError(f"asked for int8 with {request.io_type.value} IO, but the converter kept float: {'; '.join(parts)}", hint)
     if float_ops or wrong:
-        notes.append(f"kept in float (--allow-float-fallback): {', '.join(float_ops + wrong)}")
+        notes.append(f"kept in float ({kept_float_by}): {', '.join(float_ops + wrong)}")
     return tuple(notes)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
     from tflgen.metadata import ModelInfoText, ModelMetadata
     from tflgen.sources import SourceModel
     from tflgen.spec import ModelSpec, SpecOptions
+    from tflgen.keep_accuracy import KeptFloat
     from tflgen.ssd import SsdParams
     from tflgen.verify import Verification
 
@@ -46,9 +47,10 @@ class ConvertOptions:
     color: ColorOrder | None = None  # how the app feeds the model: calibration preprocesses the same way
     resize: ResizeMode = ResizeMode.STRETCH
     ssd: SsdOptions | None = None
-    images: Path | None = None  # --quantize auto: verification images
+    images: Path | None = None  # --quantize auto and --keep-accuracy: verification images
     max_drop: float | None = None  # --quantize auto: the accepted drop
-    report: Path | None = None  # --quantize auto: the chosen model's verification report
+    report: Path | None = None  # --quantize auto and --keep-accuracy: the chosen model's verification report
+    keep_accuracy: float | None = None  # int8: the accepted drop, reached by keeping the worst layers in float
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class ConvertResult:
     normalization: Normalization | None
     calibration_origin: str | None
     candidates: tuple[Candidate, ...] = ()  # --quantize auto: every recipe tried, with its verification
+    choice: str | None = None  # --quantize auto: why the chosen recipe won
+    kept_float: KeptFloat | None = None  # --keep-accuracy: the layers kept in float and what they cost
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,37 @@ class Candidate:
     verification: Verification | None
     failure: str | None = None  # why the recipe could not be converted
     chosen: bool = False
+    speed_vs_float32: float | None = None  # float32's median latency / this one's (all cores)
+
+    @property
+    def slower_than_float32(self) -> bool:
+        return self.speed_vs_float32 is not None and self.speed_vs_float32 < 1 / SLOWER_MARGIN
+
+
+SLOWER_MARGIN = 1.1  # slower than float32 means more than 10 % slower (timing noise)
+SIZE_TIE = 1.1  # --quantize auto: sizes within 10 % tie, and the faster one wins
+
+
+def pick_candidate(candidates: list[Candidate], max_drop: float) -> tuple[Candidate | None, str]:
+    """--quantize auto's choice and why: within --max-drop, not slower than float32 (measured here),
+    the smallest, with sizes within 10 % tied and the tie going to the faster."""
+    verified = [c for c in candidates if c.verification is not None]
+    fitting = [c for c in verified if c.verification.within_budget]
+    if not fitting:
+        return None, f"no recipe is within --max-drop {max_drop:g}"
+    fast = [c for c in fitting if not c.slower_than_float32] or fitting
+    smallest = min(c.verification.size_bytes for c in fast)
+    tied = [c for c in fast if c.verification.size_bytes <= smallest * SIZE_TIE]
+    chosen = min(tied, key=lambda c: (c.verification.latency[-1].median_ms, c.verification.size_bytes))
+    v = chosen.verification
+    why = [f"{chosen.recipe}: smallest within --max-drop {max_drop:g} ({v.size_bytes:,} bytes, drop {v.drop:.4f}"
+           + (f", {chosen.speed_vs_float32:.2f}x float32's speed)" if chosen.speed_vs_float32 else ")")]
+    why += [f"{c.recipe} is within {SIZE_TIE - 1:.0%} of its size but slower" for c in tied if c is not chosen]
+    why += [f"{c.recipe} is smaller but slower than float32 ({c.speed_vs_float32:.2f}x): passed over"
+            for c in fitting if c not in fast and c.verification.size_bytes < v.size_bytes]
+    why += [f"{c.recipe} drops {c.verification.drop:.4f} > {max_drop:g}"
+            for c in verified if not c.verification.within_budget and c.verification.size_bytes < v.size_bytes]
+    return chosen, "; ".join(why)
 
 
 def resolve_request(options: ConvertOptions) -> ConversionRequest:
@@ -95,7 +130,9 @@ def resolve_request(options: ConvertOptions) -> ConversionRequest:
             raise OptionError("--target edgetpu with --io-type float32", "the Edge TPU needs integer IO: use --io-type uint8 (default) or int8")
         recipe, io_type, integer_only = Recipe.INT8, io_type or IoType.UINT8, True
     recipe = recipe or Recipe.FLOAT32
-    if options.images is not None or options.max_drop is not None:
+    if options.keep_accuracy is not None:
+        _check_keep_accuracy(options, recipe, integer_only)
+    elif options.images is not None or options.max_drop is not None:
         raise OptionError("--images/--max-drop go with --quantize auto", "use 'tflgen verify' to check a single recipe, or pass --quantize auto")
     if io_type is not None and recipe is not Recipe.INT8:
         raise OptionError(f"--io-type {io_type.value} applies only to --quantize int8", "drop --io-type, or add --quantize int8")
@@ -107,6 +144,23 @@ def resolve_request(options: ConvertOptions) -> ConversionRequest:
             "pass a folder of ~100 images like the ones the app will see; --allow-random-calibration runs without, but accuracy is then unknown",
         )
     return ConversionRequest(recipe, io_type or IoType.FLOAT32, integer_only, options.select_tf_ops, options.allow_float_fallback)
+
+
+def _check_keep_accuracy(options: ConvertOptions, recipe: Recipe, integer_only: bool) -> None:
+    if not 0.0 <= options.keep_accuracy <= 1.0:
+        raise OptionError(f"--keep-accuracy {options.keep_accuracy} is outside 0..1", "it is the largest accepted 1 - agreement, like --max-drop: e.g. --keep-accuracy 0.01")
+    if integer_only:
+        raise OptionError("--keep-accuracy with --target edgetpu", "the Edge TPU runs integer ops only; a layer kept in float would run on the CPU. Drop one of them")
+    if recipe is not Recipe.INT8:
+        raise OptionError(f"--keep-accuracy with --quantize {recipe.value}", "--keep-accuracy keeps some layers of an int8 model in float: add --quantize int8")
+    if options.images is None:
+        raise OptionError("--keep-accuracy needs --images DIR", "the drop is verified against the source on these images, e.g. --images ./photos (other than --calibration)")
+    if options.max_drop is not None:
+        raise OptionError("--max-drop goes with --quantize auto", "--keep-accuracy X is the accepted drop itself; drop --max-drop")
+    if options.report is not None:
+        from tflgen.report import check_report_dir
+
+        check_report_dir(options.report)
 
 
 def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
@@ -154,8 +208,58 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "the input")
 
     conversion = convert(source, request, calibration, reporter)
-    write_file_atomic(options.output, conversion.content)
-    return ConvertResult(options, source, request, conversion, normalization, calibration.origin if calibration else None)
+    kept_float = None
+    if options.keep_accuracy is not None:
+        conversion, kept_float = _keep_accuracy(options, source, request, calibration, conversion, reporter)
+    if conversion is not None:
+        write_file_atomic(options.output, conversion.content)
+    return ConvertResult(options, source, request, conversion, normalization, calibration.origin if calibration else None, kept_float=kept_float)
+
+
+def _keep_accuracy(
+    options: ConvertOptions, source: SourceModel, request: ConversionRequest, calibration, plain: Conversion, reporter: Reporter,  # noqa: ANN001
+) -> tuple[Conversion | None, KeptFloat]:
+    """Plain int8 if it is within --keep-accuracy; else the fewest worst layers (by TensorFlow's
+    quantization debugger) kept in float that bring the verified drop within it; None if none do."""
+    from dataclasses import replace as with_fields
+
+    from tflgen.convert import Conversion, check_result
+    from tflgen.keep_accuracy import KeptFloat, LayerRanking, Trial, fewest_float_layers, integer_mac_share
+    from tflgen.spec import SpecOptions
+    from tflgen.tflite_info import read_model
+
+    spec = SpecOptions(mean=options.mean, std=options.std, color=options.color, resize=options.resize)
+    verify_options = VerifyOptions(options.source, options.output, options.images, spec, options.inputs, options.outputs,
+                                   options.input_shape, max_drop=options.keep_accuracy, latency=False)
+
+    def verified(content: bytes, latency: bool = False, report: Path | None = None, extra: dict | None = None) -> Verification:
+        return verify_model(with_fields(verify_options, latency=latency, report=report), reporter, model_content=content,
+                            source=source, extra_report=extra).verification
+
+    baseline = verified(plain.content, latency=True)
+    if baseline.within_budget:
+        reporter.info(f"plain int8 drops {baseline.drop:.4f}, within --keep-accuracy {options.keep_accuracy}: no layer needs float")
+        kept = KeptFloat(options.keep_accuracy, baseline, baseline, integer_macs=integer_mac_share(plain.content))
+        if options.report is not None:
+            verified(plain.content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
+        return plain, kept
+    reporter.info(f"plain int8 drops {baseline.drop:.4f} > --keep-accuracy {options.keep_accuracy}: ranking layers with TensorFlow's quantization debugger")
+    ranking = LayerRanking(source, request, calibration, reporter)
+    def trial(k: int) -> Trial:
+        v = verified(ranking.quantize(k))
+        return Trial(k, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None)
+
+    count, trials = fewest_float_layers(len(ranking.layers), trial, options.keep_accuracy)
+    if count is None:
+        return None, KeptFloat(options.keep_accuracy, baseline, None, ranked_layers=len(ranking.layers), trials=trials)
+    content = ranking.quantize(count)
+    info = read_model(content, "converted model")
+    conversion = Conversion(content, info, check_result(info, with_fields(request, allow_float_fallback=True), "--keep-accuracy"))
+    kept = KeptFloat(options.keep_accuracy, baseline, verified(content, latency=True), ranking.layers[:count], len(ranking.layers),
+                     trials, integer_mac_share(content))
+    if options.report is not None:
+        verified(content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
+    return conversion, kept
 
 
 
@@ -252,6 +356,7 @@ def verify_model(
 
     from tflgen.errors import SourceError
     from tflgen.metadata import associated_files, read_metadata, spec_options_from_metadata
+    from tflgen.delegates import gpu_report, xnnpack_report
     from tflgen.report import check_report_dir, write_report
     from tflgen.sources import GraphFlags, open_source
     from tflgen.spec import build_spec
@@ -264,6 +369,7 @@ def verify_model(
         TfliteRunner,
         Verification,
         check_max_drop,
+        quantization_check,
         recipe_of,
         thread_counts,
     )
@@ -301,17 +407,24 @@ def verify_model(
         )
     reference = _reference(source, spec, model_content, options, reporter)
     candidate = TfliteRunner(model_content, spec, None, reporter)
-    reference_results, candidate_results = [], []
+    reference_results, candidate_results, reference_outputs, candidate_outputs = [], [], [], []
     with reporter.progress("Comparing source and .tflite", len(images)) as advance:
         for _, image in images:
-            reference_results.append(reference.result(image, options.score_threshold))
-            candidate_results.append(candidate.result(image, options.score_threshold))
+            for results, outputs, answer in ((reference_results, reference_outputs, reference.answer(image, options.score_threshold)),
+                                             (candidate_results, candidate_outputs, candidate.answer(image, options.score_threshold))):
+                results.append(answer[0])
+                outputs.append(answer[1])
             advance(1)
     metrics = METRICS[spec.task](reference_results, candidate_results)
+    check = quantization_check(spec, reference_results, candidate_results, reference_outputs, candidate_outputs, options.score_threshold)
     latency = []
     for threads in thread_counts(options.threads) if options.latency else ():
         median, p90 = TfliteRunner(model_content, spec, threads, reporter).latency(images[0][1])
         latency.append(LatencyFigure(threads, median, p90, 30))
+    # Where it runs: the GPU delegate's gaps (static), and XNNPACK's partitions next to the latency.
+    delegates = {"gpu": gpu_report(model_content).to_json()}
+    if options.latency:
+        delegates["xnnpack"] = xnnpack_report(model_content, threads=1, reporter=reporter).to_json()
     recipe = recipe_of(info)
     verification = Verification(
         task=spec.task, images=len(images), metrics=metrics, headline=HEADLINE[spec.task],
@@ -323,6 +436,7 @@ def verify_model(
             "images": _shown(options.images, options),
             "image_count": len(images), "score_threshold": options.score_threshold, "spec": spec.to_dict(),
         },
+        quantization=check, delegates=delegates,
     )
     if options.report is not None:
         pictures = [(name, image, r, c) for (name, image), r, c in list(zip(images, reference_results, candidate_results))[: options.pictures]]
@@ -356,11 +470,12 @@ def _load_images(folder: Path, count: int, channels: int, reporter: Reporter) ->
 
 
 class _SourceReference:
-    """The source's answers, for the task's comparison."""
+    """The source's answers, for the task's comparison: `answer(image, score_threshold)` gives the
+    Result and the output it was made from (None where the .tflite emits nothing comparable)."""
 
-    def __init__(self, kind: str, result) -> None:  # noqa: ANN001
+    def __init__(self, kind: str, answer) -> None:  # noqa: ANN001
         self.kind = kind
-        self.result = result
+        self.answer = answer
 
 
 def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, options: VerifyOptions, reporter: Reporter) -> _SourceReference:
@@ -393,7 +508,7 @@ def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, optio
                                                    std=",".join(map(repr, spec.input.normalization.std)) if spec.input.normalization else None),
         )
         runner = TfliteRunner(content, reference_spec, None, reporter)
-        return _SourceReference(kind, runner.result)
+        return _SourceReference(kind, runner.answer)
 
     dtype = np.dtype(source.input.dtype)
     normalization = spec.input.normalization
@@ -421,7 +536,7 @@ def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, optio
 
         def detect(image: np.ndarray, score_threshold: float):  # noqa: ANN202
             raw = source_outputs(image)
-            return detection_result(ssd_postprocess(raw[box_index], raw[score_index], anchors, params, num_classes), score_threshold)
+            return detection_result(ssd_postprocess(raw[box_index], raw[score_index], anchors, params, num_classes), score_threshold), None
 
         return _SourceReference("the source's raw outputs through the numpy TFLite_Detection_PostProcess", detect)
 
@@ -432,13 +547,18 @@ def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, optio
             "verify a .tflite against the model it was converted from, with the same --task",
         )
     role = spec.outputs[0].role
-    if spec.task is Task.CLASSIFICATION:
-        return _SourceReference("the source model in TensorFlow", lambda image, _: classification_result(source_outputs(image)[0], role))
-    return _SourceReference("the source model in TensorFlow", lambda image, _: segmentation_result(source_outputs(image)[0], role))
+    to_result = classification_result if spec.task is Task.CLASSIFICATION else segmentation_result
+
+    def answer(image: np.ndarray, _: float):  # noqa: ANN202
+        output = source_outputs(image)[0]
+        return to_result(output, role), output
+
+    return _SourceReference("the source model in TensorFlow", answer)
 
 
 def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
-    """Convert with every recipe, verify each, keep the smallest within --max-drop (ties: faster)."""
+    """Convert with every recipe, verify each, keep the smallest within --max-drop that is not slower than
+    float32 on this machine (sizes within 10 %: the faster), and say why (`pick_candidate`)."""
     from dataclasses import replace as with_fields
 
     from tflgen.calibration import image_layout, load_calibration
@@ -451,6 +571,8 @@ def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     from tflgen.spec import SpecOptions
     from tflgen.verify import check_max_drop
 
+    if options.keep_accuracy is not None:
+        raise OptionError("--keep-accuracy with --quantize auto", "--keep-accuracy keeps some layers of an int8 model in float: use --quantize int8")
     if options.images is None or options.max_drop is None:
         raise OptionError("--quantize auto needs --images DIR and --max-drop X", "e.g. --quantize auto --images ./photos --max-drop 0.02 (plus --mean/--std)")
     check_max_drop(options.max_drop)
@@ -490,23 +612,22 @@ def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
             continue
         verification = verify_model(verify_options, reporter, model_content=conversion.content, source=source).verification
         candidates.append((Candidate(recipe.value, verification), conversion.content, conversion))
-    fitting = [c for c in candidates if c[0].verification is not None and c[0].verification.within_budget]
-    chosen = None
-    if fitting:
-        smallest = min(c[0].verification.size_bytes for c in fitting)
-        near = [c for c in fitting if c[0].verification.size_bytes <= smallest * 1.01]  # sizes within 1% tie
-        chosen = min(near, key=lambda c: (c[0].verification.latency[-1].median_ms, c[0].verification.size_bytes))
-    table = tuple(with_fields(c[0], chosen=c is chosen) for c in candidates)
-    if chosen is None:
-        return ConvertResult(options, source, None, None, normalization, None, table)
+    float32 = candidates[0][0].verification  # None if float32 failed to convert
+    rated = [with_fields(c, speed_vs_float32=float32.latency[-1].median_ms / c.verification.latency[-1].median_ms)
+             if float32 is not None and c.verification is not None else c for c, _, _ in candidates]
+    picked, choice = pick_candidate(rated, options.max_drop)
+    table = tuple(with_fields(c, chosen=c is picked) for c in rated)
+    if picked is None:
+        return ConvertResult(options, source, None, None, normalization, None, table, choice)
+    chosen = candidates[rated.index(picked)]
     write_file_atomic(options.output, chosen[1])
     if options.report is not None:
         verify_model(with_fields(verify_options, report=options.report), reporter, model_content=chosen[1], source=source,
-                     extra_report={"candidates": [_candidate_row(c) for c in table]})
+                     extra_report={"candidates": [_candidate_row(c) for c in table], "choice": choice})
     conversion = chosen[2]
     request = ConversionRequest(Recipe(chosen[0].recipe), io_type if chosen[0].recipe == "int8" else IoType.FLOAT32, False, options.select_tf_ops, options.allow_float_fallback)
     origin = f"{options.calibration_count} images from {calibration_dir}" if chosen[0].recipe == "int8" else None
-    return ConvertResult(options, source, request, conversion, normalization, origin, table)
+    return ConvertResult(options, source, request, conversion, normalization, origin, table, choice)
 
 
 def _candidate_row(candidate: Candidate) -> dict:
@@ -517,6 +638,8 @@ def _candidate_row(candidate: Candidate) -> dict:
         "recipe": candidate.recipe, "chosen": candidate.chosen, "size_bytes": v.size_bytes, "size_ratio": v.size_ratio,
         "agreement": v.agreement, "drop": v.drop, "within_budget": v.within_budget,
         "latency_ms": {str(l.threads): l.median_ms for l in v.latency},
+        "speed_vs_float32": candidate.speed_vs_float32, "slower_than_float32": candidate.slower_than_float32,
+        "sqnr_db": v.quantization.to_json()["sqnr_db"] if v.quantization else None,
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from tflgen.accuracy import format_db
 from tflgen.errors import OutputError
 from tflgen.spec import ModelSpec, Task
 from tflgen.verify import Result, Verification
@@ -87,8 +88,72 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     rows.append(("size", f"{size['bytes']:,} bytes, {size['ratio']:.3f}x the {size['recipe']} weight limit ({size['parameters']:,} parameters)"))
     for latency in data["latency"]:
         rows.append((f"latency, {latency['threads']} thread(s)", f"median {latency['median_ms']:.2f} ms, p90 {latency['p90_ms']:.2f} ms ({latency['runs']} runs)"))
+    rows += quantization_rows(data.get("quantization"))
+    rows += delegate_rows(data.get("delegates") or {})
     rows.append(("reference", data["reference"]))
     rows.append(("tflgen", data["tool_version"]))
+    return rows
+
+
+def delegate_rows(delegates: dict[str, Any]) -> list[tuple[str, str]]:
+    """XNNPACK's partitions (measured) and the GPU delegate's gaps (tflgen.delegates), as summary rows."""
+    rows = []
+    xnnpack = delegates.get("xnnpack")
+    if xnnpack:
+        left = ", ".join(f"{op}×{n}" for op, n in xnnpack["left_out"].items())
+        text = f"{xnnpack['partitions']} partition(s), {xnnpack['delegated_ops']} of {xnnpack['op_count']} ops"
+        text += f"; left to the plain CPU kernels: {left}" if left else "; every op inside"
+        if xnnpack["split"]:
+            text += " (SPLIT: each partition boundary costs time; compare the latency with float32)"
+        rows.append(("XNNPACK", text))
+    gpu = delegates.get("gpu")
+    if gpu:
+        issues = gpu["issues"]
+        rows.append(("GPU delegate", "takes every op" if not issues else "; ".join(f"{i['op']}: {i['consequence']}" for i in issues)))
+    return rows
+
+
+def quantization_rows(check: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Output SQNR, confident agreement and the verdict (tflgen.accuracy), as summary rows."""
+    if check is None:
+        return []
+    sqnr = format_db(check["sqnr_db"])
+    if len(check["output_sqnr_db"]) > 1:
+        sqnr += " (" + ", ".join(f"{name} {format_db(value)}" for name, value in check["output_sqnr_db"].items()) + ")"
+    if check["sqnr_db"] is not None:
+        sqnr += f"; {check['sqnr_basis']}"
+    agreement = check["confident_agreement"]
+    confident = (f"{agreement:.4f} on {check['confident_inputs']} confident: {check['confident_basis']}" if agreement is not None
+                 else f"n/a (none confident: {check['confident_basis']})")
+    verdict = check["verdict"]
+    if check["problems"]:
+        verdict = f"{verdict.upper()}: {'; '.join(check['problems'])}. Hint: {check['hint']}"
+    else:
+        verdict += f" (floors: {check['floors']['sqnr_db']:g} dB, {check['floors']['confident_agreement']:g} confident agreement)"
+    return [("output SQNR", sqnr), ("confident agreement", confident), ("quantization verdict", verdict)]
+
+
+def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
+    """--keep-accuracy (tflgen.keep_accuracy.KeptFloat.to_json) as summary rows."""
+    plain = kept["plain_int8"]
+    rows = [("plain int8", f"drop {plain['drop']:.4f}, output SQNR {format_db(plain['sqnr_db'])}, {plain['size_bytes']:,} bytes")]
+    if not kept["reached"]:
+        rows.append(("result", f"budget {kept['max_drop']:g} missed even with all {kept['ranked_layers']} ranked layers in float"))
+    elif not kept["float_layers"]:
+        rows.append(("result", f"plain int8 is within the budget {kept['max_drop']:g}: no layer kept in float"))
+    else:
+        chosen = kept["chosen"]
+        rows.append(("kept in float", f"{len(kept['float_layers'])} of {kept['ranked_layers']} layers, worst first by noise-to-signal ratio "
+                     "(TensorFlow's quantization debugger)"))
+        rows += [(f"  {layer['op']}", f"{layer['tensor']} (noise/signal {layer['noise_to_signal']:.3g})") for layer in kept["float_layers"]]
+        rows.append(("with them in float", f"drop {chosen['drop']:.4f} (budget {kept['max_drop']:g}), output SQNR {format_db(chosen['sqnr_db'])}"))
+        rows.append(("size cost", f"{chosen['size_bytes']:,} bytes, {kept['size_ratio_vs_plain_int8']:.3f}x plain int8"))
+        latency = ", ".join(f"{ratio:.2f}x at {threads} thread(s)" for threads, ratio in kept["latency_ratio_vs_plain_int8"].items())
+        if latency:
+            rows.append(("latency cost", f"{latency} (median against plain int8's)"))
+        rows.append(("search", ", ".join(f"{t['float_layers']} float: drop {t['drop']:.4f}, {format_db(t['sqnr_db'])}" for t in kept["trials"])))
+    if kept["integer_mac_share"] is not None:
+        rows.append(("integer MACs", f"{kept['integer_mac_share']:.1%} of {kept['total_macs']:,} multiply-accumulates run in integer"))
     return rows
 
 
@@ -96,13 +161,19 @@ def markdown(data: dict[str, Any]) -> str:
     lines = ["# tflgen verification report", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in summary_rows(data)]
     if data.get("candidates"):
-        lines += ["", "## Recipes tried (--quantize auto)", "", "| recipe | size (bytes) | size / limit | agreement | drop | within budget | median latency (ms) by threads | chosen |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "## Recipes tried (--quantize auto)", "", "| recipe | size (bytes) | size / limit | agreement | drop | within budget | output SQNR | median latency (ms) by threads | speed vs float32 | chosen |", "|---|---|---|---|---|---|---|---|---|---|"]
         for c in data["candidates"]:
             if "failure" in c:
-                lines.append(f"| {c['recipe']} | failed: {c['failure']} | | | | | | |")
+                lines.append(f"| {c['recipe']} | failed: {c['failure']} | | | | | | | | |")
             else:
                 latency = ", ".join(f"{t}: {ms:.2f}" for t, ms in c["latency_ms"].items())
-                lines.append(f"| {c['recipe']} | {c['size_bytes']:,} | {c['size_ratio']:.3f} | {c['agreement']:.4f} | {c['drop']:.4f} | {'yes' if c['within_budget'] else 'no'} | {latency} | {'**yes**' if c['chosen'] else ''} |")
+                speed = f"{c['speed_vs_float32']:.2f}x" + (" (slower than float32)" if c["slower_than_float32"] else "") if c.get("speed_vs_float32") else ""
+                lines.append(f"| {c['recipe']} | {c['size_bytes']:,} | {c['size_ratio']:.3f} | {c['agreement']:.4f} | {c['drop']:.4f} | {'yes' if c['within_budget'] else 'no'} | {format_db(c.get('sqnr_db'))} | {latency} | {speed} | {'**yes**' if c['chosen'] else ''} |")
+        if data.get("choice"):
+            lines += ["", f"Choice: {data['choice']}"]
+    if data.get("keep_accuracy"):
+        lines += ["", "## Layers kept in float (--keep-accuracy)", "", "| | |", "|---|---|"]
+        lines += [f"| {name} | {value} |" for name, value in keep_accuracy_rows(data["keep_accuracy"])]
     lines += ["", "## Pictures (left: source model, right: .tflite)", ""]
     lines += [f"![{p['image']}]({p['file']})" for p in data.get("pictures", [])]
     lines += ["", "## Settings", "", "```json", json.dumps(data["settings"], indent=2, sort_keys=True), "```", ""]

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tflgen import __version__
+from tflgen.accuracy import CONFIDENT_GAP, Confidence, QuantizationCheck, Sqnr, confident_agreement, sqnr
 from tflgen.console import Reporter
 from tflgen.errors import OptionError
 from tflgen.reference import (
@@ -127,6 +128,43 @@ def segmentation_metrics(reference: list[Result], candidate: list[Result]) -> di
 METRICS = {Task.CLASSIFICATION: classification_metrics, Task.DETECTION: detection_metrics, Task.SEGMENTATION: segmentation_metrics}
 
 
+def quantization_check(
+    spec: ModelSpec, reference: list[Result], candidate: list[Result],
+    reference_outputs: list[np.ndarray | None], candidate_outputs: list[np.ndarray], score_threshold: float,
+) -> QuantizationCheck:
+    """Output SQNR and agreement on confident inputs (see tflgen.accuracy for what each task compares).
+    `*_outputs`: per image, the output both models emit (classification/segmentation; None: not available)."""
+    output = spec.outputs[0]
+    if spec.task is Task.DETECTION:
+        boxes, scores, confidence = Sqnr(), Sqnr(), Confidence()
+        for r, c in zip(reference, candidate):
+            matches = match_detections(r, c)
+            for i, j, _ in matches:
+                boxes = boxes + sqnr(np.asarray(c.detections[j][2]), np.asarray(r.detections[i][2]))
+                scores = scores + sqnr(np.asarray(c.detections[j][1]), np.asarray(r.detections[i][1]))
+            found = {i for i, _, _ in matches}
+            confident = [i for i, (_, score, _) in enumerate(r.detections) if score >= score_threshold + CONFIDENT_GAP]
+            confidence = confidence + Confidence(sum(i in found for i in confident), len(confident))
+        matched = {"boxes": boxes, "scores": scores} if boxes.signal > 0 else {}
+        return QuantizationCheck(
+            matched, confidence, "the detections both find (same class, IoU >= 0.5): boxes and scores; the raw box encodings and class scores are inside the .tflite",
+            f"the source's detections with score >= {score_threshold + CONFIDENT_GAP:g} (threshold + {CONFIDENT_GAP:g}) found by the .tflite",
+        )
+    if output.role is Role.LABEL_MAP or any(o is None for o in reference_outputs):
+        return QuantizationCheck({}, Confidence(), "not applicable: the model emits class indices, not scores", "not applicable")
+    total = Sqnr()
+    for r, c in zip(reference_outputs, candidate_outputs):
+        total = total + sqnr(c, r)
+    name = f"{output.name or 'output'} ({output.role.value})"
+    if spec.task is Task.CLASSIFICATION:
+        confidence = sum((confident_agreement(r.probabilities, c.probabilities) for r, c in zip(reference, candidate)), Confidence())
+        basis = f"images where the source's top-2 probability gap > {CONFIDENT_GAP:g}"
+    else:
+        confidence = sum((confident_agreement(r[0], c[0]) for r, c in zip(reference_outputs, candidate_outputs)), Confidence())
+        basis = f"pixels where the source's top-2 probability gap > {CONFIDENT_GAP:g}"
+    return QuantizationCheck({name: total}, confidence, f"the dequantized {output.role.value} output against the source's", basis)
+
+
 # ---------------------------------------------------------------- running the .tflite
 
 
@@ -158,7 +196,12 @@ class TfliteRunner:
         return values
 
     def result(self, image: np.ndarray, score_threshold: float) -> Result:
-        return result_from_outputs(self.spec, self.run(self.input_for(image)), score_threshold)
+        return self.answer(image, score_threshold)[0]
+
+    def answer(self, image: np.ndarray, score_threshold: float) -> tuple[Result, np.ndarray]:
+        """The final answer and the (dequantized) output it was made from."""
+        outputs = self.run(self.input_for(image))
+        return result_from_outputs(self.spec, outputs, score_threshold), outputs[self.spec.outputs[0].index]
 
     def latency(self, image: np.ndarray, runs: int = LATENCY_RUNS) -> tuple[float, float]:
         """Median and p90 of single-image invoke() in milliseconds, after warm-up."""
@@ -211,6 +254,8 @@ class Verification:
     latency: tuple[LatencyFigure, ...]
     reference_kind: str  # how the source's answers were obtained
     settings: dict[str, Any] = field(default_factory=dict)
+    quantization: QuantizationCheck | None = None
+    delegates: dict[str, Any] = field(default_factory=dict)  # tflgen.delegates reports, as JSON: "gpu", "xnnpack" (with latency)
     max_drop: float | None = None
     tool_version: str = __version__
 
@@ -236,6 +281,8 @@ class Verification:
                      "weight_limit_bytes": self.weight_limit_bytes, "ratio": self.size_ratio},
             "latency": [{"threads": l.threads, "median_ms": l.median_ms, "p90_ms": l.p90_ms, "runs": l.runs} for l in self.latency],
             "settings": self.settings,
+            **({"quantization": self.quantization.to_json()} if self.quantization else {}),
+            **({"delegates": self.delegates} if self.delegates else {}),
         }
 
 

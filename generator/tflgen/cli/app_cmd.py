@@ -51,6 +51,7 @@ def app_command(
     iou_threshold: opt.IouThreshold = None,
     images: Annotated[Optional[Path], typer.Option("--images", help="Images for the golden tests (and --quantize auto); default: --calibration.", show_default=False)] = None,
     max_drop: opt.MaxDrop = None,
+    keep_accuracy: opt.KeepAccuracy = None,
     mean: opt.Mean = None,
     std: opt.Std = None,
     inputs: opt.Inputs = None,
@@ -86,7 +87,7 @@ def app_command(
         mean=mean, std=std, inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
         select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback,
         ssd=opt.ssd_options(ssd_anchors, ssd_scales, max_detections, score_threshold, iou_threshold),
-        images=images if max_drop is not None else None, max_drop=max_drop,
+        images=images if max_drop is not None or keep_accuracy is not None else None, max_drop=max_drop, keep_accuracy=keep_accuracy,
     )
     spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
                        label_offset=label_offset, color=color, resize=resize)

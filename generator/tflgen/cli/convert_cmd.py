@@ -32,6 +32,7 @@ def convert(
     iou_threshold: opt.IouThreshold = None,
     images: opt.Images = None,
     max_drop: opt.MaxDrop = None,
+    keep_accuracy: opt.KeepAccuracy = None,
     report: opt.Report = None,
     color: opt.Color = None,
     resize: opt.Resize = ResizeMode.STRETCH,
@@ -61,7 +62,7 @@ def convert(
             allow_random_calibration=allow_random_calibration, mean=mean, std=std,
             inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
             select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback, ssd=ssd,
-            images=images, max_drop=max_drop, report=report, color=color, resize=resize,
+            images=images, max_drop=max_drop, report=report, color=color, resize=resize, keep_accuracy=keep_accuracy,
         ),
         reporter,
     )

@@ -165,7 +165,11 @@ IouThreshold = Annotated[
 ]
 
 Images = Annotated[
-    Optional[Path], typer.Option("--images", help="--quantize auto: images to verify every recipe on.", rich_help_panel="Quantization", show_default=False),
+    Optional[Path], typer.Option("--images", help="--quantize auto / --keep-accuracy: images to verify every recipe (or trial) on.", rich_help_panel="Quantization", show_default=False),
+]
+
+KeepAccuracy = Annotated[
+    Optional[float], typer.Option("--keep-accuracy", help="int8: keep the fewest worst layers (TensorFlow's quantization debugger) in float until 1 - agreement on --images is at most this (0..1).", rich_help_panel="Quantization", show_default=False),
 ]
 
 MaxDrop = Annotated[
@@ -173,7 +177,7 @@ MaxDrop = Annotated[
 ]
 
 Report = Annotated[
-    Optional[Path], typer.Option("--report", help="--quantize auto: write the chosen model's verification report here.", rich_help_panel="Quantization", show_default=False),
+    Optional[Path], typer.Option("--report", help="--quantize auto / --keep-accuracy: write the chosen model's verification report here.", rich_help_panel="Quantization", show_default=False),
 ]
 
 

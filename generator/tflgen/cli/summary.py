@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
+from tflgen.accuracy import format_db
 from tflgen.console import Reporter
+from tflgen.delegates import EdgeTpuReport, GpuReport, XnnpackReport
 from tflgen.metadata import ModelMetadata, TensorMetadata
 from tflgen.pipeline import AppResult, ConvertResult, MetadataResult
+from tflgen.report import keep_accuracy_rows
 from tflgen.tflite_info import ModelInfo, TensorInfo
 from tflgen.verify import Verification
 
@@ -34,24 +38,44 @@ def _ops(pairs: tuple[tuple[str, int], ...], limit: int = 8) -> str:
 
 def print_candidates(result: ConvertResult, reporter: Reporter) -> None:
     table = Table(title=f"--quantize auto, --max-drop {result.options.max_drop}", title_justify="left")
-    for column in ("recipe", "size", "size / limit", "agreement", "drop", "within budget", "median latency", "chosen"):
+    for column in ("recipe", "size", "size / limit", "agreement", "drop", "within budget", "output SQNR", "median latency", "speed vs float32", "chosen"):
         table.add_column(column)
     for c in result.candidates:
         v = c.verification
         if v is None:
-            table.add_row(c.recipe, f"failed: {c.failure}", "", "", "", "", "", "")
+            table.add_row(c.recipe, f"failed: {c.failure}", "", "", "", "", "", "", "", "")
             continue
         latency = ", ".join(f"{l.median_ms:.2f} ms @{l.threads}" for l in v.latency)
+        speed = "" if c.speed_vs_float32 is None else f"{c.speed_vs_float32:.2f}x" + (" [yellow](slower than float32)[/yellow]" if c.slower_than_float32 else "")
         table.add_row(c.recipe, _size(v.size_bytes), f"{v.size_ratio:.3f}", f"{v.agreement:.4f}", f"{v.drop:.4f}",
-                      "yes" if v.within_budget else "no", latency, "[bold green]✓[/bold green]" if c.chosen else "")
+                      "yes" if v.within_budget else "no", format_db(v.quantization.to_json()["sqnr_db"]) if v.quantization else "n/a",
+                      latency, speed, "[bold green]✓[/bold green]" if c.chosen else "")
+    reporter.out.print(table)
+    if result.choice:
+        reporter.out.print(f"Choice: {result.choice}")
+
+
+def print_kept_float(result: ConvertResult, reporter: Reporter) -> None:
+    """--keep-accuracy: the layers kept in float and what they cost against plain int8."""
+    kept = result.kept_float
+    table = Table(title=f"--keep-accuracy {kept.max_drop}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for name, value in keep_accuracy_rows(kept.to_json()):
+        table.add_row(name, value)
     reporter.out.print(table)
 
 
 def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
     if result.candidates:
         print_candidates(result, reporter)
+    if result.kept_float is not None:
+        print_kept_float(result, reporter)
     if result.conversion is None:
-        reporter.out.print(f"No recipe is within --max-drop {result.options.max_drop}; nothing was written.")
+        if result.kept_float is not None:
+            reporter.out.print(f"Even every ranked layer in float misses --keep-accuracy {result.options.keep_accuracy}; nothing was written.")
+        else:
+            reporter.out.print(f"No recipe is within --max-drop {result.options.max_drop}; nothing was written.")
         return
     source, conversion, request = result.source, result.conversion, result.request
     info = conversion.info
@@ -133,7 +157,15 @@ def print_metadata_result(output: object, result: MetadataResult, reporter: Repo
     reporter.out.print(table)
 
 
-def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: ModelMetadata | None = None) -> None:
+def add_report_rows(table: Table, name: str, lines: list[str], flagged: bool = False) -> None:
+    """One row per line of a delegate report; a flagged report (e.g. XNNPACK split) is shown in yellow."""
+    for i, line in enumerate(lines):
+        table.add_row(name if i == 0 else "", f"[yellow]{escape(line)}[/yellow]" if flagged else escape(line))
+
+
+def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: ModelMetadata | None = None,
+                     xnnpack: XnnpackReport | str | None = None, gpu: GpuReport | None = None,
+                     edgetpu: EdgeTpuReport | None = None) -> None:
     table = Table(title=path, show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -152,6 +184,14 @@ def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: M
         add_metadata_rows(table, metadata)
     else:
         table.add_row("metadata", "none (add it with 'tflgen metadata')")
+    if isinstance(xnnpack, str):
+        add_report_rows(table, "XNNPACK", [f"not measured: {xnnpack}"], flagged=True)
+    elif xnnpack is not None:
+        add_report_rows(table, "XNNPACK", xnnpack.lines(), flagged=xnnpack.split)
+    if gpu is not None:
+        add_report_rows(table, "GPU delegate", gpu.lines(), flagged=bool(gpu.issues))
+    if edgetpu is not None:
+        add_report_rows(table, "Edge TPU", edgetpu.lines(), flagged=edgetpu.first_unsupported is not None)
     reporter.out.print(table)
 
 
@@ -166,6 +206,9 @@ def print_verification(verification: Verification, report: object, reporter: Rep
     if report is not None:
         table.add_row("report", f"{report}/report.md, report.html, report.json")
     reporter.out.print(table)
+    check = verification.quantization
+    if check is not None and check.problems:
+        reporter.out.print(f"[bold red]Quantization verdict: {check.verdict} ({'; '.join(check.problems)}); see the hint above.[/bold red]")
 
 
 def print_app(result: AppResult, reporter: Reporter) -> None:

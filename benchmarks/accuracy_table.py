@@ -1,0 +1,119 @@
+"""Output SQNR, confident agreement and the verdict per recipe, and what --keep-accuracy buys, in one run.
+
+    .venv/bin/python benchmarks/accuracy_table.py [--keep-accuracy X]
+
+MobileNetV2 1.0 224 (1000 classes, softmax) with seeded random weights and batch-norm statistics
+from images, as tests/models.mobilenet_v2 builds it (nothing is downloaded), and tflgen's trained
+classification example. Every recipe is converted and verified against the source by the
+`--quantize auto` machinery with an open budget; then int8 with `--keep-accuracy X`. Random
+weights give near-uniform probabilities over 1000 classes, so top-1 agreement there decides
+between near ties; the trained example is the real classifier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import models  # noqa: E402
+from tflgen.accuracy import format_db  # noqa: E402
+
+IMAGES, CALIBRATION = 40, 60
+
+
+def _db(check) -> str:  # noqa: ANN001 (QuantizationCheck)
+    return format_db(check.to_json()["sqnr_db"])
+
+
+def _confident(check) -> str:  # noqa: ANN001
+    agreement = check.confidence.agreement
+    return "n/a (none confident)" if agreement is None else f"{agreement:.3f} of {check.confidence.confident}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--keep-accuracy", type=float, default=0.05, help="the budget for the random-weight MobileNetV2")
+    parser.add_argument("--keep-accuracy-trained", type=float, default=0.0, help="the budget for the trained example")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="tflgen-accuracy-"))
+    images = models.write_images(work / "images", IMAGES, seed=3)
+    calibration = models.write_images(work / "calibration", CALIBRATION, seed=4)
+    path = work / "mobilenet_v2.keras"
+    models.mobilenet_v2(input_size=224, alpha=1.0, classes=1000, classifier_activation="softmax").save(path)
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print()
+    print(f"## MobileNetV2 1.0 224, softmax over 1000 classes, random weights; {IMAGES} generated images for verification, "
+          f"{CALIBRATION} others for int8 calibration; float IO")
+    print()
+    table(path, images, calibration, args.keep_accuracy, work)
+
+    from tflgen.examples import get_example
+    from tflgen.examples.defaults import example, generated_images
+
+    trained = example("classification")
+    print("## tflgen's trained classification example (MobileNetV2 0.35 96, 4 shapes), held-out and calibration images "
+          "of the example; float IO")
+    print()
+    table(get_example("classification").source_path, generated_images(trained, "held-out"), generated_images(trained, "calibration"),
+          args.keep_accuracy_trained, work)
+
+
+def table(path: Path, images: Path, calibration: Path, keep_accuracy: float, work: Path) -> None:
+    from tflgen.console import Reporter
+    from tflgen.pipeline import ConvertOptions, convert_model
+    from tflgen.recipes import Recipe
+
+    common = dict(source=path, force=True, calibration=calibration, calibration_count=CALIBRATION, mean="127.5", std="127.5", images=images)
+    with contextlib.redirect_stderr(io.StringIO()):
+        auto = convert_model(ConvertOptions(output=work / "auto.tflite", recipe=Recipe.AUTO, max_drop=1.0, **common), Reporter())
+    print("| recipe | size (bytes) | top-1 agreement | output SQNR | confident agreement (of confident images) | verdict | latency 1 thread (ms) |")
+    print("|---|---|---|---|---|---|---|")
+    for candidate in auto.candidates:
+        v = candidate.verification
+        if v is None:
+            print(f"| {candidate.recipe} | failed: {candidate.failure} | | | | | |")
+            continue
+        latency = {l.threads: l.median_ms for l in v.latency}
+        print(f"| {candidate.recipe} | {v.size_bytes:,} | {v.agreement:.4f} | {_db(v.quantization)} | {_confident(v.quantization)} "
+              f"| {v.quantization.verdict} | {latency.get(1, float('nan')):.2f} |")
+    print()
+    start = time.perf_counter()
+    with contextlib.redirect_stderr(io.StringIO()):
+        kept = convert_model(ConvertOptions(output=work / "kept.tflite", recipe=Recipe.INT8, keep_accuracy=keep_accuracy, **common),
+                             Reporter()).kept_float
+    seconds = time.perf_counter() - start
+    plain, chosen = kept.plain, kept.chosen
+    print(f"### int8 --keep-accuracy {keep_accuracy:g} ({seconds:.0f} s, including plain int8's conversion)")
+    print()
+    print("| model | size (bytes) | top-1 agreement | output SQNR | confident agreement | latency 1 thread (ms) | integer MACs |")
+    print("|---|---|---|---|---|---|---|")
+    for name, v in (("plain int8", plain), (f"int8, {len(kept.float_layers)} layer(s) in float", chosen)):
+        if v is None:
+            print(f"| {name} | budget missed with every ranked layer in float | | | | | |")
+            continue
+        latency = {l.threads: l.median_ms for l in v.latency}
+        share = kept.integer_mac_share if v is chosen else 1.0
+        print(f"| {name} | {v.size_bytes:,} | {v.agreement:.4f} | {_db(v.quantization)} | {_confident(v.quantization)} "
+              f"| {latency.get(1, float('nan')):.2f} | {share:.1%} |")
+    print()
+    print(f"layers ranked by the quantization debugger: {kept.ranked_layers}; search (layers in float: drop, output SQNR): "
+          + ", ".join(f"{t.float_layers}: {t.drop:.4f}, {format_db(t.sqnr_db)}" for t in kept.trials))
+    for layer in kept.float_layers[:5]:
+        print(f"- kept in float: {layer.op} {layer.tensor.split(';')[0]} (noise/signal {layer.noise_to_signal:.3g})")
+    if len(kept.float_layers) > 5:
+        print(f"- and {len(kept.float_layers) - 5} more")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Is a quantized model's loss rounding, or a bug? Output SQNR and agreement on confident inputs.
+
+Rounding moves outputs a little: SQNR stays well above 10 dB, and inputs where the source is
+confident (its two best classes more than 0.1 apart in probability) keep their answer. A
+calibration or normalization mistake (the app feeds other values than were calibrated) moves them
+a lot: either figure below its floor means a bug to fix, not a budget to tune.
+
+Measured on what both models emit for the same preprocessed image:
+- classification and segmentation scores: SQNR of the .tflite's dequantized output against the
+  source's, per output and pooled over every output and image; confident agreement per image
+  (classification) or per pixel (segmentation), on the source's probabilities;
+- detection with TFLite_Detection_PostProcess: the op's inputs (box encodings, class scores) are
+  inside the .tflite and not comparable, so SQNR is computed on the detections the two agree on
+  (matched boxes and their scores); confident agreement is the share of the source's confident
+  detections (score at least the threshold + 0.1) that the .tflite finds (same class, IoU >= 0.5);
+- a segmentation label map (argmax inside the model) has no scores: neither figure applies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+CONFIDENT_GAP = 0.1  # top-2 probability gap (detection: score margin) above which rounding can't flip the answer
+MIN_SQNR_DB = 10.0
+MIN_CONFIDENT_AGREEMENT = 0.95
+BUG_HINT = (
+    "this is a calibration or normalization bug, not rounding: check --mean/--std (the app's normalization must be "
+    "the one calibrated with), --color/--resize, and that the --calibration images look like the app's inputs; "
+    "if they are right, a layer int8 can't represent (outlier weights or activations): try --keep-accuracy"
+)
+
+
+@dataclass(frozen=True)
+class Sqnr:
+    """Signal and noise energy, summed: pooled SQNR is the ratio of the sums."""
+
+    signal: float = 0.0
+    noise: float = 0.0
+
+    def __add__(self, other: Sqnr) -> Sqnr:
+        return Sqnr(self.signal + other.signal, self.noise + other.noise)
+
+    @property
+    def db(self) -> float:
+        if self.noise == 0.0:
+            return math.inf
+        return 10.0 * math.log10(self.signal / self.noise) if self.signal > 0 else -math.inf
+
+
+def sqnr(actual: np.ndarray, expected: np.ndarray) -> Sqnr:
+    expected = np.asarray(expected, np.float64)
+    return Sqnr(float(np.sum(expected**2)), float(np.sum((np.asarray(actual, np.float64) - expected) ** 2)))
+
+
+def top2_gap(probabilities: np.ndarray) -> np.ndarray:
+    """Best minus second-best probability along the last axis (one channel: p against 1 - p)."""
+    if probabilities.shape[-1] == 1:
+        return np.abs(2.0 * probabilities[..., 0] - 1.0)
+    ordered = np.sort(probabilities, axis=-1)
+    return ordered[..., -1] - ordered[..., -2]
+
+
+def as_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Scores as probabilities over the last axis: kept if they already are, else softmax."""
+    scores = np.asarray(scores, np.float64)
+    if scores.shape[-1] == 1 or (scores.min() >= 0 and scores.max() <= 1 and np.allclose(scores.sum(-1), 1, atol=0.02)):
+        return scores
+    shifted = np.exp(scores - scores.max(-1, keepdims=True))
+    return shifted / shifted.sum(-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Confidence:
+    agreeing: int = 0
+    confident: int = 0
+
+    def __add__(self, other: Confidence) -> Confidence:
+        return Confidence(self.agreeing + other.agreeing, self.confident + other.confident)
+
+    @property
+    def agreement(self) -> float | None:
+        return self.agreeing / self.confident if self.confident else None
+
+
+def confident_agreement(reference_scores: np.ndarray, candidate_scores: np.ndarray) -> Confidence:
+    """Where the source's top-2 gap exceeds CONFIDENT_GAP, does the .tflite pick the same class?
+    Scores [..., C]: one image's class scores, or a segmentation's [H, W, C]."""
+    reference = as_probabilities(reference_scores)
+    confident = top2_gap(reference) > CONFIDENT_GAP
+    if reference.shape[-1] == 1:
+        same = (reference[..., 0] > 0.5) == (np.asarray(candidate_scores)[..., 0] > 0.5)
+    else:
+        same = np.argmax(reference, -1) == np.argmax(candidate_scores, -1)
+    return Confidence(int(np.sum(same & confident)), int(np.sum(confident)))
+
+
+@dataclass(frozen=True)
+class QuantizationCheck:
+    """SQNR (dB; inf: identical outputs) and agreement on confident inputs, with the verdict."""
+
+    output_sqnr: dict[str, Sqnr]  # per compared output; empty: SQNR not applicable
+    confidence: Confidence
+    sqnr_basis: str  # what the SQNR compares
+    confidence_basis: str  # what counts as a confident input
+
+    @property
+    def sqnr(self) -> Sqnr | None:
+        if not self.output_sqnr:
+            return None
+        total = Sqnr()
+        for value in self.output_sqnr.values():
+            total = total + value
+        return total
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        found = []
+        if self.sqnr is not None and self.sqnr.db < MIN_SQNR_DB:
+            found.append(f"output SQNR {self.sqnr.db:.1f} dB < {MIN_SQNR_DB:g} dB")
+        agreement = self.confidence.agreement
+        if agreement is not None and agreement < MIN_CONFIDENT_AGREEMENT:
+            found.append(f"confident agreement {agreement:.3f} < {MIN_CONFIDENT_AGREEMENT:g}")
+        return tuple(found)
+
+    @property
+    def verdict(self) -> str:
+        if self.problems:
+            return "calibration or normalization bug"
+        if self.sqnr is None and self.confidence.agreement is None:
+            return "not checked"
+        return "rounding only"
+
+    def to_json(self) -> dict[str, Any]:
+        total = self.sqnr
+        return {
+            "sqnr_db": _db(total), "output_sqnr_db": {name: _db(v) for name, v in self.output_sqnr.items()},
+            "sqnr_basis": self.sqnr_basis, "confident_agreement": self.confidence.agreement,
+            "confident_inputs": self.confidence.confident, "confident_basis": self.confidence_basis,
+            "verdict": self.verdict, "problems": list(self.problems), "hint": BUG_HINT if self.problems else None,
+            "floors": {"sqnr_db": MIN_SQNR_DB, "confident_agreement": MIN_CONFIDENT_AGREEMENT, "confident_gap": CONFIDENT_GAP},
+        }
+
+
+def _db(value: Sqnr | None) -> float | str | None:
+    """JSON has no infinity: identical outputs are written as "inf"."""
+    if value is None:
+        return None
+    return value.db if math.isfinite(value.db) else ("inf" if value.db > 0 else "-inf")
+
+
+def format_db(value: float | str | None) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, str):
+        return "∞ dB (identical outputs)" if value == "inf" else f"{value} dB"
+    return f"{value:.1f} dB"

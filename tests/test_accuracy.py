@@ -1,0 +1,257 @@
+"""Accuracy that survives int8: output SQNR, confident agreement and the verdict; --keep-accuracy;
+--quantize auto's explained pick."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import run_cli, run_tflite, sample_inputs, sqnr_db
+from test_cli_errors import assert_bad_input
+
+NORM = ("--mean", "127.5", "--std", "127.5")
+
+
+def small_classifier(path: Path, outlier: bool = True) -> Path:
+    """A small confident classifier. With `outlier`, one layer int8 can't represent: a 1x1 convolution
+    whose every output channel has a weight of 1000 on an input channel that ReLU keeps at 0 (a dead
+    channel). Per-channel int8 weights then step by ~8 and round every useful weight to zero."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((32, 32, 3))
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="features")(inputs)
+    x = layers.Conv2D(16, 1, activation="relu", name="outlier")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, layers.Dense(6, activation="softmax", name="head")(x))
+    weights, bias = model.get_layer("features").get_weights()
+    bias[0] = -100.0  # channel 0 is always 0 after ReLU
+    model.get_layer("features").set_weights([weights, bias])
+    weights, bias = model.get_layer("outlier").get_weights()
+    if outlier:
+        weights[0, 0, 0, :] = 1000.0
+    model.get_layer("outlier").set_weights([weights, bias])
+    weights, bias = model.get_layer("head").get_weights()
+    model.get_layer("head").set_weights([weights * 8, bias])  # confident answers: top-2 gaps well above 0.1
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def outlier(tmp_path_factory) -> Path:
+    return small_classifier(tmp_path_factory.mktemp("outlier") / "outlier.keras")
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory) -> Path:
+    return small_classifier(tmp_path_factory.mktemp("classifier") / "classifier.keras", outlier=False)
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory) -> Path:
+    import models
+
+    return models.write_images(tmp_path_factory.mktemp("calibration") / "images", 24, seed=5)
+
+
+def _report(path: Path) -> dict:
+    return json.loads((path / "report.json").read_text())
+
+
+# ---------------------------------------------------------------- SQNR and the verdict
+
+
+def test_sqnr_and_confident_agreement_on_constructed_arrays():
+    from tflgen.accuracy import confident_agreement, sqnr, top2_gap
+
+    rng = np.random.default_rng(0)
+    expected = rng.normal(size=(5, 10))
+    actual = expected + rng.normal(scale=0.01, size=expected.shape)
+    assert sqnr(actual, expected).db == pytest.approx(sqnr_db(actual, expected), abs=1e-9)
+    assert math.isinf(sqnr(expected, expected).db)
+    assert top2_gap(np.array([0.5, 0.3, 0.2])) == pytest.approx(0.2)
+    assert top2_gap(np.array([[0.8], [0.45]]))[1] == pytest.approx(0.1)  # one channel: p against 1 - p
+    reference = np.array([[0.6, 0.35, 0.05], [0.4, 0.35, 0.25], [0.1, 0.8, 0.1]])  # the second is not confident
+    candidate = np.array([[0.2, 0.7, 0.1], [0.2, 0.7, 0.1], [0.1, 0.8, 0.1]])
+    found = confident_agreement(reference, candidate)
+    assert (found.agreeing, found.confident) == (1, 2)
+
+
+def test_verify_sqnr_matches_an_independent_computation(mobilenet, images, tmp_path):
+    model, source = mobilenet
+    tflite = tmp_path / "int8.tflite"
+    result = run_cli("convert", source, "-o", tflite, "-q", "int8", "--calibration", images, "--calibration-count", 16, *NORM)
+    assert result.code == 0, result.err
+    result = run_cli("verify", source, tflite, "--images", images, *NORM, "--threads", 1, "--report", tmp_path / "report")
+    assert result.code == 0, result.err
+    check = _report(tmp_path / "report")["quantization"]
+    batches = sample_inputs(images, 96, count=24)  # verify takes all 24 images, same preprocessing
+    expected = np.concatenate([model(batch).numpy() for batch in batches])
+    actual = np.concatenate([run_tflite(tflite, batch)[0] for batch in batches])
+    assert check["sqnr_db"] == pytest.approx(sqnr_db(actual, expected), abs=0.05)
+    assert list(check["output_sqnr_db"].values()) == [check["sqnr_db"]]
+    assert f"{check['sqnr_db']:.1f} dB" in result.out
+
+
+def test_segmentation_counts_confident_pixels(images, tmp_path):
+    """A segmenter with sharp per-pixel softmax: its float32 .tflite is identical, and the confident
+    inputs are the pixels whose top-2 gap exceeds 0.1, counted here independently."""
+    import keras
+
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((24, 24, 3))
+    conv = keras.layers.Conv2D(4, 3, padding="same")
+    model = keras.Model(inputs, keras.layers.Softmax()(conv(inputs)))
+    weights, bias = conv.get_weights()
+    conv.set_weights([weights * 4, bias])
+    model.save(tmp_path / "seg.keras")
+    tflite = tmp_path / "seg.tflite"
+    assert run_cli("convert", tmp_path / "seg.keras", "-o", tflite).code == 0
+    result = run_cli("verify", tmp_path / "seg.keras", tflite, "--images", images, *NORM, "--threads", 1, "--report", tmp_path / "report")
+    assert result.code == 0, result.err
+    check = _report(tmp_path / "report")["quantization"]
+    probabilities = np.concatenate([model(batch).numpy() for batch in sample_inputs(images, 24, count=24)])
+    top2 = np.sort(probabilities, axis=-1)[..., -2:]
+    assert check["confident_inputs"] == int(np.sum(top2[..., 1] - top2[..., 0] > 0.1)) > 24
+    assert check["sqnr_db"] == "inf" or check["sqnr_db"] > 60, check
+    assert check["confident_agreement"] == 1.0 and check["verdict"] == "rounding only"
+    assert "confident agreement" in result.out and "pixels where" in result.out
+
+
+def test_wrong_calibration_normalization_is_called_a_bug(classifier, images, calibration, tmp_path):
+    """Calibrated on raw 0..255 pixels (--mean 0 --std 1) while the app feeds (pixel - 127.5) / 127.5:
+    the int8 ranges are wrong and the verdict says so; calibrated right, the same model passes."""
+    verdicts = {}
+    for name, calibration_norm in (("right", NORM), ("wrong", ("--mean", "0", "--std", "1"))):
+        tflite = tmp_path / f"{name}.tflite"
+        result = run_cli("convert", classifier, "-o", tflite, "-q", "int8", "--calibration", calibration, *calibration_norm)
+        assert result.code == 0, result.err
+        verify = run_cli("verify", classifier, tflite, "--images", images, *NORM, "--threads", 1, "--report", tmp_path / name)
+        assert verify.code == 0, verify.err
+        verdicts[name] = (_report(tmp_path / name)["quantization"], verify.out)
+    right, wrong = verdicts["right"][0], verdicts["wrong"][0]
+    assert right["verdict"] == "rounding only" and right["problems"] == [], right
+    assert right["sqnr_db"] >= 10 and right["confident_agreement"] >= 0.95
+    assert wrong["verdict"] == "calibration or normalization bug", wrong
+    assert wrong["sqnr_db"] < 10 or wrong["confident_agreement"] < 0.95
+    assert "CALIBRATION OR NORMALIZATION BUG" in verdicts["wrong"][1] and "--mean/--std" in verdicts["wrong"][1]
+    assert "CALIBRATION OR NORMALIZATION BUG" not in verdicts["right"][1]
+
+
+# ---------------------------------------------------------------- --keep-accuracy
+
+
+def test_keep_accuracy_reaches_the_budget_plain_int8_misses(outlier, images, calibration, tmp_path):
+    tflite = tmp_path / "kept.tflite"
+    budget = 0.05
+    result = run_cli("convert", outlier, "-o", tflite, "-q", "int8", "--io-type", "uint8", "--calibration", calibration, *NORM,
+                     "--images", images, "--keep-accuracy", budget, "--report", tmp_path / "report")
+    assert result.code == 0, result.err
+    kept = _report(tmp_path / "report")["keep_accuracy"]
+    assert kept["plain_int8"]["drop"] > budget, "the constructed case must defeat plain int8"
+    assert kept["reached"] and kept["chosen"]["drop"] <= budget
+    assert kept["float_layers"] and "outlier" in kept["float_layers"][0]["tensor"]
+    assert len(kept["float_layers"]) < kept["ranked_layers"]
+    assert any(t["float_layers"] == len(kept["float_layers"]) and t["drop"] <= budget for t in kept["trials"])
+    assert all(t["drop"] > budget for t in kept["trials"] if t["float_layers"] < len(kept["float_layers"]))
+    assert 0 < kept["integer_mac_share"] < 1 and kept["size_ratio_vs_plain_int8"] > 1
+    assert kept["chosen"]["sqnr_db"] > kept["plain_int8"]["sqnr_db"]
+    assert "kept in float" in result.out and kept["float_layers"][0]["op"] in result.out
+
+    # The written model is the one verified: uint8 IO, the kept layer in float, and tflgen verify agrees.
+    inspect = json.loads(run_cli("inspect", tflite, "--json").out)
+    assert inspect["inputs"][0]["dtype"] == "uint8" and dict(inspect["float_ops"]).get("CONV_2D") == len(kept["float_layers"])
+    verify = run_cli("verify", outlier, tflite, "--images", images, *NORM, "--threads", 1, "--max-drop", budget)
+    assert verify.code == 0, verify.out
+
+
+def test_integer_mac_share_counts_conv_and_dense(outlier, tmp_path):
+    from tflgen.keep_accuracy import integer_mac_share
+
+    tflite = tmp_path / "float.tflite"
+    assert run_cli("convert", outlier, "-o", tflite).code == 0
+    integer, total = integer_mac_share(tflite.read_bytes())
+    # 3x3x3 -> 8 conv and 1x1 8 -> 16 conv on 32x32, dense 16 -> 6
+    assert (integer, total) == (0, 32 * 32 * (8 * 27 + 16 * 8) + 16 * 6)
+
+
+def test_fewest_float_layers_search():
+    from tflgen.keep_accuracy import Trial, fewest_float_layers
+
+    calls = []
+
+    def trial_of(k: int) -> Trial:
+        calls.append(k)
+        return Trial(k, 0.5 if k < 5 else 0.01)
+
+    count, trials = fewest_float_layers(40, trial_of, 0.02)
+    assert count == 5 and sorted(t.float_layers for t in trials) == sorted(calls)
+    assert len(calls) <= 8 and len(set(calls)) == len(calls)
+    assert fewest_float_layers(3, lambda k: Trial(k, 0.5), 0.02)[0] is None
+
+
+def test_keep_accuracy_bad_input(outlier, images, tmp_path):
+    out = tmp_path / "x.tflite"
+    base = ("convert", outlier, "-o", out, "--calibration", images, *NORM)
+    assert_bad_input(run_cli(*base, "-q", "int8", "--images", images, "--keep-accuracy", 1.5), "--keep-accuracy", out=out)
+    assert_bad_input(run_cli(*base, "-q", "int8", "--images", images, "--keep-accuracy", -0.1), "--keep-accuracy", out=out)
+    assert_bad_input(run_cli(*base, "-q", "float16", "--images", images, "--keep-accuracy", 0.1), "--keep-accuracy", out=out)
+    assert_bad_input(run_cli(*base, "--images", images, "--keep-accuracy", 0.1), "--keep-accuracy", out=out)
+    assert_bad_input(run_cli(*base, "-q", "int8", "--keep-accuracy", 0.1), "--images", out=out)
+    assert_bad_input(run_cli(*base, "-q", "auto", "--images", images, "--max-drop", 0.1, "--keep-accuracy", 0.1), "--keep-accuracy", out=out)
+    assert_bad_input(run_cli(*base, "--target", "edgetpu", "--images", images, "--keep-accuracy", 0.1), "--keep-accuracy", out=out)
+
+
+# ---------------------------------------------------------------- --quantize auto
+
+
+def test_auto_explains_its_pick(outlier, images, calibration, tmp_path):
+    out = tmp_path / "auto.tflite"
+    result = run_cli("convert", outlier, "-o", out, "-q", "auto", "--images", images, "--max-drop", 1.0, *NORM,
+                     "--calibration", calibration, "--report", tmp_path / "report")
+    assert result.code == 0, result.err
+    data = _report(tmp_path / "report")
+    rows = {c["recipe"]: c for c in data["candidates"]}
+    assert rows["float32"]["speed_vs_float32"] == pytest.approx(1.0)
+    for row in rows.values():
+        assert row["slower_than_float32"] == (row["speed_vs_float32"] < 1 / 1.1)
+    chosen = [r for r in rows.values() if r["chosen"]]
+    assert len(chosen) == 1
+    fast = [r for r in rows.values() if not r["slower_than_float32"]]
+    assert not chosen[0]["slower_than_float32"]
+    assert chosen[0]["size_bytes"] <= min(r["size_bytes"] for r in fast) * 1.1
+    assert data["choice"].startswith(f"{chosen[0]['recipe']}: smallest within --max-drop 1")
+    assert f"Choice: {data['choice']}" in result.out.replace("\n", " ") or "Choice:" in result.out
+    assert "Choice:" in (tmp_path / "report" / "report.md").read_text()
+
+
+def _candidates(max_drop: float) -> list:
+    from tflgen.pipeline import Candidate
+    from tflgen.spec import Task
+    from tflgen.verify import LatencyFigure, Verification
+
+    def candidate(recipe: str, size: int, drop: float, latency_ms: float) -> Candidate:
+        verification = Verification(Task.CLASSIFICATION, 10, {}, "top-1 agreement", 1 - drop, recipe, size, 100, 100,
+                                    (LatencyFigure(2, latency_ms, latency_ms, 30),), "test", max_drop=max_drop)
+        return Candidate(recipe, verification, speed_vs_float32=10.0 / latency_ms)
+
+    return [candidate("float32", 4000, 0.0, 10.0), candidate("float16", 2000, 0.0, 10.5),
+            candidate("dynamic", 950, 0.01, 30.0), candidate("int8", 1000, 0.02, 7.0)]
+
+
+def test_pick_passes_over_a_smaller_recipe_slower_than_float32():
+    from tflgen.pipeline import pick_candidate
+
+    chosen, why = pick_candidate(_candidates(0.05), 0.05)
+    assert chosen.recipe == "int8"
+    assert why.startswith("int8: smallest within --max-drop 0.05") and "1.43x float32's speed" in why
+    assert "dynamic is smaller but slower than float32 (0.33x): passed over" in why
+    chosen, why = pick_candidate(_candidates(0.015), 0.015)  # int8 misses; dynamic is within but slower: float16
+    assert chosen.recipe == "float16" and "int8 drops 0.0200 > 0.015" in why and "dynamic is smaller but slower" in why
+    assert pick_candidate(_candidates(0.001)[2:], 0.001)[0] is None
