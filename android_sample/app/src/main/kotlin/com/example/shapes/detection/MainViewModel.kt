@@ -92,7 +92,7 @@ class MainViewModel(private val loadModel: () -> ByteBuffer, private val task: M
     }
 
     private fun post(work: () -> Unit) {
-        if (!inferenceExecutor.isShutdown) inferenceExecutor.execute(work)
+        if (!inferenceExecutor.isShutdown) inferenceExecutor.execute { work() }
     }
 
     private fun analyzePhoto() {
