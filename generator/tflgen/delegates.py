@@ -71,7 +71,7 @@ def read_ops(content: bytes) -> tuple[tuple[Op, ...], tuple[Tensor, ...]]:
     model = schema.ModelT.InitFromPackedBuf(content, 0)
     codes: list[tuple[str, bool]] = []  # (op type, is custom)
     for code in model.operatorCodes:
-        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)  # as tflite_info._builtin
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)  # the 8-bit field holds the first 127 ops
         if builtin == schema.BuiltinOperator.CUSTOM:
             custom = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
             codes.append((custom or "?", True))
@@ -119,7 +119,14 @@ def macs(op: Op, tensors: tuple[Tensor, ...]) -> int:
     if op.name == "TRANSPOSE_CONV":  # inputs: output shape, filter [Cout, kh, kw, Cin], input
         cout, kh, kw, _ = shape(1, op.inputs)
         return _elements(shape(2, op.inputs)) * kh * kw * cout
+    if op.name == "BATCH_MATMUL":  # [..., m, k] x [..., k, n]
+        return _elements(out) * shape(0, op.inputs)[-1]
     return 0
+
+
+def activation_input(op: Op) -> int:
+    """The tensor a convolution-like op computes on (not its weights): TRANSPOSE_CONV's third input, else the first."""
+    return op.inputs[2] if op.name == "TRANSPOSE_CONV" else op.inputs[0]
 
 
 # ---------------------------------------------------------------- XNNPACK

@@ -142,44 +142,16 @@ _INTEGER = ("int8", "uint8", "int16")
 
 def integer_mac_share(content: bytes) -> tuple[int, int]:
     """(multiply-accumulates in ops with integer inputs, all multiply-accumulates) per inference,
-    counted for CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV and BATCH_MATMUL."""
-    from ai_edge_litert import schema_py_generated as schema
+    as tflgen.delegates.macs counts them (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL)."""
+    from tflgen.delegates import activation_input, macs, read_ops
 
-    from tflgen.tflite_info import _builtin
-
-    type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    model = schema.Model.GetRootAs(content, 0)
-    graph = model.Subgraphs(0)
-
-    def shape(index: int) -> tuple[int, ...]:
-        tensor = graph.Tensors(index)
-        return tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
-
+    ops, tensors = read_ops(content)
     integer = total = 0
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        name = op_names.get(_builtin(model.OperatorCodes(op.OpcodeIndex())), "")
-        inputs = [op.Inputs(k) for k in range(op.InputsLength())]
-        outputs = int(np.prod(shape(op.Outputs(0)))) if op.OutputsLength() else 0
-        if name == "CONV_2D":  # filter [O, KH, KW, I]
-            _, kh, kw, cin = shape(inputs[1])
-            macs, activation = outputs * kh * kw * cin, inputs[0]
-        elif name == "DEPTHWISE_CONV_2D":  # filter [1, KH, KW, O]
-            _, kh, kw, _ = shape(inputs[1])
-            macs, activation = outputs * kh * kw, inputs[0]
-        elif name == "FULLY_CONNECTED":  # weights [O, I]
-            macs, activation = outputs * shape(inputs[1])[-1], inputs[0]
-        elif name == "TRANSPOSE_CONV":  # output shape, filter [O, KH, KW, I], input
-            _, kh, kw, _ = shape(inputs[1])
-            macs, activation = int(np.prod(shape(inputs[2]))) * kh * kw * shape(inputs[1])[0], inputs[2]
-        elif name == "BATCH_MATMUL":
-            macs, activation = outputs * shape(inputs[0])[-1], inputs[0]
-        else:
-            continue
-        total += macs
-        if type_names.get(graph.Tensors(activation).Type()) in _INTEGER:
-            integer += macs
+    for op in ops:
+        count = macs(op, tensors)
+        total += count
+        if count and tensors[activation_input(op)].dtype in _INTEGER:
+            integer += count
     return integer, total
 
 
