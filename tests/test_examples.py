@@ -146,6 +146,7 @@ def test_unknown_example_and_no_model_are_bad_input(tmp_path):
     assert_bad_input(run_cli("convert", "--example", "faces", "-o", tmp_path / "x.tflite"), "--example")
     assert_bad_input(run_cli("app", "--out", tmp_path / "y", "--quantize", "int8"), "no model given")
     assert_bad_input(run_cli("verify", "--example", "detection", "--images", tmp_path), "no .tflite given")
+    assert_bad_input(run_cli("app", "--example", "detection"), "--out")
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
