@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from tflgen import __version__
-from tflgen.accuracy import CONFIDENT_GAP, Confidence, QuantizationCheck, Sqnr, confident_agreement, sqnr
+from tflgen.accuracy import CONFIDENT_GAP, Confidence, OutputStep, QuantizationCheck, Sqnr, confident_agreement, sqnr, step_floor
 from tflgen.console import Reporter
 from tflgen.errors import OptionError
 from tflgen.reference import (
@@ -131,9 +131,12 @@ METRICS = {Task.CLASSIFICATION: classification_metrics, Task.DETECTION: detectio
 def quantization_check(
     spec: ModelSpec, reference: list[Result], candidate: list[Result],
     reference_outputs: list[np.ndarray | None], candidate_outputs: list[np.ndarray], score_threshold: float,
+    output_step: OutputStep | None = None,
 ) -> QuantizationCheck:
     """Output SQNR and agreement on confident inputs (see tflgen.accuracy for what each task compares).
-    `*_outputs`: per image, the output both models emit (classification/segmentation; None: not available)."""
+    `*_outputs`: per image, the output both models emit (classification/segmentation; None: not available).
+    `output_step`: the compared output's integer format (TfliteRunner.output_step), whose floor can
+    explain a low SQNR; None: the output is float all the way."""
     output = spec.outputs[0]
     if spec.task is Task.DETECTION:
         boxes, scores, confidence = Sqnr(), Sqnr(), Confidence()
@@ -156,13 +159,18 @@ def quantization_check(
     for r, c in zip(reference_outputs, candidate_outputs):
         total = total + sqnr(c, r)
     name = f"{output.name or 'output'} ({output.role.value})"
+    floor = step_floor(reference_outputs, output_step) if output_step is not None else None
     if spec.task is Task.CLASSIFICATION:
         confidence = sum((confident_agreement(r.probabilities, c.probabilities) for r, c in zip(reference, candidate)), Confidence())
         basis = f"images where the source's top-2 probability gap > {CONFIDENT_GAP:g}"
     else:
         confidence = sum((confident_agreement(r[0], c[0]) for r, c in zip(reference_outputs, candidate_outputs)), Confidence())
         basis = f"pixels where the source's top-2 probability gap > {CONFIDENT_GAP:g}"
-    return QuantizationCheck({name: total}, confidence, f"the dequantized {output.role.value} output against the source's", basis)
+    return QuantizationCheck({name: total}, confidence, f"the dequantized {output.role.value} output against the source's", basis,
+                             output_step, floor)
+
+
+INTEGER_OUTPUTS = ("int8", "uint8", "int16")
 
 
 # ---------------------------------------------------------------- running the .tflite
@@ -178,6 +186,29 @@ class TfliteRunner:
         self.interpreter = load_interpreter(content, "model", reporter, threads=threads)
         self.input_index = self.interpreter.get_input_details()[0]["index"]
         self.outputs = self.interpreter.get_output_details()
+
+    @property
+    def output_step(self) -> OutputStep | None:
+        """The integer format of the compared output: its own quantization, or for a float output
+        written by DEQUANTIZE (an int8 model with float IO), that op's int8 input's; None otherwise."""
+        detail = self.outputs[self.spec.outputs[0].index]
+        tensor = self._tensor(detail["index"])
+        if tensor is None or not _integer(tensor):
+            tensor = None
+            for op in self.interpreter._get_ops_details():  # noqa: SLF001 (LiteRT's only view of the graph's ops)
+                if op["op_name"] == "DEQUANTIZE" and detail["index"] in [int(i) for i in op["outputs"]]:
+                    tensor = self._tensor(int(op["inputs"][0]))
+                    break
+        if tensor is None or not _integer(tensor):
+            return None
+        scale, zero_point = tensor["quantization"]
+        return OutputStep(float(scale), int(zero_point), np.dtype(tensor["dtype"]).name)
+
+    def _tensor(self, index: int) -> dict[str, Any] | None:
+        try:
+            return self.interpreter._get_tensor_details(index, 0)  # noqa: SLF001
+        except (ValueError, TypeError):
+            return None
 
     def input_for(self, image: np.ndarray) -> np.ndarray:
         i = self.spec.input
@@ -214,6 +245,11 @@ class TfliteRunner:
             self.interpreter.invoke()
             times.append((time.perf_counter() - start) * 1000)
         return statistics.median(times), float(np.percentile(times, 90))
+
+
+def _integer(tensor: dict[str, Any]) -> bool:
+    scale, _ = tensor["quantization"]
+    return bool(scale) and np.dtype(tensor["dtype"]).name in INTEGER_OUTPUTS
 
 
 def result_from_outputs(spec: ModelSpec, outputs: list[np.ndarray], score_threshold: float) -> Result:
