@@ -182,18 +182,85 @@ def test_integer_mac_share_counts_conv_and_dense(outlier, tmp_path):
 
 
 def test_fewest_float_layers_search():
-    from tflgen.keep_accuracy import Trial, fewest_float_layers
+    from tflgen.keep_accuracy import fewest_float_layers
 
     calls = []
 
-    def trial_of(k: int) -> Trial:
+    def fits(k: int) -> bool:
         calls.append(k)
-        return Trial(k, 0.5 if k < 5 else 0.01)
+        return k >= 5
 
-    count, trials = fewest_float_layers(40, trial_of, 0.02)
-    assert count == 5 and sorted(t.float_layers for t in trials) == sorted(calls)
-    assert len(calls) <= 8 and len(set(calls)) == len(calls)
-    assert fewest_float_layers(3, lambda k: Trial(k, 0.5), 0.02)[0] is None
+    assert fewest_float_layers(40, fits) == 5
+    assert calls[0] == 0 and len(calls) <= 9 and len(set(calls)) == len(calls)
+    assert fewest_float_layers(3, lambda k: False) is None
+    assert fewest_float_layers(3, lambda k: True) == 0  # fitted ranges alone
+
+
+def test_accuracy_target_parses_a_drop_or_decibels():
+    from tflgen.errors import OptionError
+    from tflgen.keep_accuracy import AccuracyTarget
+
+    assert AccuracyTarget.parse("0.01") == AccuracyTarget(max_drop=0.01)
+    assert AccuracyTarget.parse("30dB") == AccuracyTarget(min_sqnr_db=30.0) == AccuracyTarget.parse(" 30 db ")
+    assert str(AccuracyTarget.parse("30dB")) == "30dB" and str(AccuracyTarget.parse("0")) == "0"
+    for bad in ("1.5", "-0.1", "-3dB", "dB", "thirty", "nan"):
+        with pytest.raises(OptionError):
+            AccuracyTarget.parse(bad)
+
+
+def test_best_shrink_trims_a_thin_tail_and_keeps_a_dense_range():
+    from tflgen.keep_accuracy import best_shrink, quantization_error
+
+    rng = np.random.default_rng(0)
+    spread = rng.uniform(0, 6, 100_000).astype(np.float32)  # values fill the range: trimming only clips
+    assert best_shrink(spread, 0.0, 6.0) == 1.0
+    normal = rng.normal(0, 1, 200_000).astype(np.float32)  # the rare values near +-4.6 sigma stretch the step for all
+    low, high = float(normal.min()), float(normal.max())
+    factor = best_shrink(normal, low, high)
+    assert 0.6 < factor < 1.0
+    assert quantization_error(normal, low * factor, high * factor) < 0.9 * quantization_error(normal, low, high)
+    single = np.concatenate([rng.uniform(0, 1, 100_000), [6.0]]).astype(np.float32)  # one far outlier: clipping it costs more
+    assert best_shrink(single, 0.0, 6.0) > 0.9
+
+
+def test_fitted_ranges_keep_what_decides_the_output_and_are_deterministic(classifier, calibration):
+    """On a real calibrated model: ranges shrink only, the softmax's input and the model's IO keep
+    min/max, and the same inputs give the same bytes."""
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    from tflgen.console import Reporter
+    from tflgen.convert import ConversionRequest, make_converter
+    from tflgen.calibration import load_calibration
+    from tflgen.delegates import read_ops
+    from tflgen.keep_accuracy import fit_activation_ranges
+    from tflgen.recipes import IoType, Recipe
+    from tflgen.reference import Normalization
+    from tflgen.sources import GraphFlags, open_source
+
+    reporter = Reporter()
+    source = open_source(classifier, GraphFlags(), reporter)
+    samples = load_calibration(calibration, 24, source.input.shape, np.dtype("float32"), Normalization((127.5,) * 3, (127.5,) * 3), reporter)
+    converter = make_converter(source, ConversionRequest(Recipe.INT8, IoType.FLOAT32, False, False, False), samples, reporter)
+    converter.representative_dataset = lambda: ([s] for s in samples.samples)
+    converter._experimental_calibrate_only = True
+    calibrated = converter.convert()
+    fitted, shrunk, considered = fit_activation_ranges(calibrated, samples.samples)
+    assert fit_activation_ranges(calibrated, samples.samples)[0] == fitted
+    assert 0 < shrunk <= considered
+
+    def ranges(content: bytes) -> dict[int, tuple[float, float]]:
+        graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(content)).subgraphs[0]
+        return {i: (float(t.quantization.min[0]), float(t.quantization.max[0])) for i, t in enumerate(graph.tensors)
+                if t.quantization is not None and t.quantization.min is not None and len(t.quantization.min) == 1}
+
+    before, after = ranges(calibrated), ranges(fitted)
+    assert before.keys() == after.keys()
+    assert all(before[i][0] <= after[i][0] <= 0 <= after[i][1] <= before[i][1] for i in before if after[i] != before[i])
+    ops, _ = read_ops(calibrated)
+    softmax = next(op for op in ops if op.name == "SOFTMAX")
+    graph = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated)).subgraphs[0]
+    for kept in (softmax.inputs[0], *graph.inputs, *graph.outputs):
+        assert after[kept] == before[kept]
 
 
 def test_keep_accuracy_bad_input(outlier, images, tmp_path):
@@ -201,6 +268,8 @@ def test_keep_accuracy_bad_input(outlier, images, tmp_path):
     base = ("convert", outlier, "-o", out, "--calibration", images, *NORM)
     assert_bad_input(run_cli(*base, "-q", "int8", "--images", images, "--keep-accuracy", 1.5), "--keep-accuracy", out=out)
     assert_bad_input(run_cli(*base, "-q", "int8", "--images", images, "--keep-accuracy", -0.1), "--keep-accuracy", out=out)
+    assert_bad_input(run_cli(*base, "-q", "int8", "--images", images, "--keep-accuracy", "30"), "--keep-accuracy", out=out)
+    assert_bad_input(run_cli(*base, "-q", "int8", "--images", images, "--keep-accuracy", "loud"), "--keep-accuracy", out=out)
     assert_bad_input(run_cli(*base, "-q", "float16", "--images", images, "--keep-accuracy", 0.1), "--keep-accuracy", out=out)
     assert_bad_input(run_cli(*base, "--images", images, "--keep-accuracy", 0.1), "--keep-accuracy", out=out)
     assert_bad_input(run_cli(*base, "-q", "int8", "--keep-accuracy", 0.1), "--images", out=out)
@@ -255,3 +324,76 @@ def test_pick_passes_over_a_smaller_recipe_slower_than_float32():
     chosen, why = pick_candidate(_candidates(0.015), 0.015)  # int8 misses; dynamic is within but slower: float16
     assert chosen.recipe == "float16" and "int8 drops 0.0200 > 0.015" in why and "dynamic is smaller but slower" in why
     assert pick_candidate(_candidates(0.001)[2:], 0.001)[0] is None
+
+
+# ---------------------------------------------------------------- the output's own int8 step
+
+
+def test_output_step_floor_on_constructed_arrays():
+    from tflgen.accuracy import Confidence, OutputStep, QuantizationCheck, Sqnr, sqnr, step_floor
+
+    step = OutputStep(1 / 256, 0, "uint8")
+    uniform = [np.full((1, 1000), 0.001, np.float32)]  # under half a step: every value rounds to 0
+    assert step_floor(uniform, step).db == pytest.approx(0.0, abs=1e-9)
+    on_grid = [np.array([[0.0, 1 / 256, 10 / 256, 255 / 256]], np.float32)]
+    assert math.isinf(step_floor(on_grid, step).db)
+    rng = np.random.default_rng(1)
+    outputs = [rng.uniform(-1.2, 1.0, (2, 50)).astype(np.float32) for _ in range(3)]  # below -1: clipped at -128
+    signed = OutputStep(1 / 128, 0, "int8")
+    expected = [np.clip(np.trunc(o * 128 + np.copysign(0.5, o)), -128, 127) / 128 for o in outputs]  # half away from zero
+    independent = sum((sqnr(e, o) for e, o in zip(expected, outputs)), Sqnr())
+    assert step_floor(outputs, signed).db == pytest.approx(independent.db, abs=1e-6)
+
+    def check(measured_db: float, floor_db: float | None) -> QuantizationCheck:
+        floor = None if floor_db is None else Sqnr(1.0, 10 ** (-floor_db / 10))
+        return QuantizationCheck({"out": Sqnr(1.0, 10 ** (-measured_db / 10))}, Confidence(), "", "",
+                                 step if floor is not None else None, floor)
+
+    limited = check(3.9, 4.0)  # the step allows no better: rounding, and said so
+    assert limited.step_limited and limited.problems == () and limited.verdict == "rounding only"
+    assert "limited by the output's uint8 step (scale 0.00390625" in limited.step_note and "4.0 dB" in limited.step_note
+    assert limited.to_json()["output_step_floor_db"] == pytest.approx(4.0)
+    assert check(3.9, 12.9).problems == ()  # within MIN_SQNR_DB + 3 dB
+    for bug in (check(3.9, 13.5), check(3.9, None)):  # the step allows far better, or the output is float: a bug
+        assert bug.verdict == "calibration or normalization bug" and not bug.step_limited
+    assert check(3.9, None).to_json()["output_step_floor_db"] is None
+    assert check(20.0, 4.0).step_note is None  # SQNR above its floor: nothing to explain
+
+
+def test_near_uniform_1000_way_softmax_is_limited_by_its_output_step(images, calibration, tmp_path):
+    """A random-weight 1000-way softmax: probabilities ~0.001, under half the uint8 output's step
+    1/256. Correctly calibrated, its SQNR is low because the output format can't hold the values:
+    the verdict says so instead of blaming calibration."""
+    import keras
+    from keras import layers
+
+    from tflgen.console import Reporter
+    from tflgen.spec import SpecOptions, build_spec
+    from tflgen.tflite_info import read_model
+    from tflgen.verify import TfliteRunner
+
+    keras.utils.set_random_seed(11)
+    inputs = keras.Input((32, 32, 3))
+    x = layers.GlobalAveragePooling2D()(layers.Conv2D(8, 3, strides=2, activation="relu")(inputs))
+    keras.Model(inputs, layers.Dense(1000, activation="softmax")(x)).save(tmp_path / "wide.keras")
+    tflite = tmp_path / "wide.tflite"
+    result = run_cli("convert", tmp_path / "wide.keras", "-o", tflite, "-q", "int8", "--io-type", "uint8", "--calibration", calibration, *NORM)
+    assert result.code == 0, result.err
+    verify = run_cli("verify", tmp_path / "wide.keras", tflite, "--images", images, *NORM, "--threads", 1, "--report", tmp_path / "report")
+    assert verify.code == 0, verify.err
+    check = _report(tmp_path / "report")["quantization"]
+    assert check["sqnr_db"] < 10, "the constructed case must have a low SQNR"
+    assert check["output_step"] == {"scale": 1 / 256, "zero_point": 0, "dtype": "uint8"}
+    assert check["output_step_floor_db"] < 13 and check["output_step_limited"]
+    assert check["verdict"] == "rounding only" and check["problems"] == [] and check["hint"] is None
+    assert "CALIBRATION OR NORMALIZATION BUG" not in verify.out and "limited by the output's uint8 step" in verify.out
+    assert "output step floor" in (tmp_path / "report" / "report.md").read_text()
+
+    # float IO: the output is DEQUANTIZE of the softmax's int8 tensor, whose step is the limit too
+    floating = tmp_path / "wide_float_io.tflite"
+    assert run_cli("convert", tmp_path / "wide.keras", "-o", floating, "-q", "int8", "--calibration", calibration, *NORM).code == 0
+    content = floating.read_bytes()
+    spec = build_spec(read_model(content, "model"), SpecOptions(mean="127.5", std="127.5"), "verification")
+    assert spec.outputs[0].quantization is None
+    step = TfliteRunner(content, spec, 1, Reporter()).output_step
+    assert (step.scale, step.zero_point, step.dtype) == (1 / 256, -128, "int8")

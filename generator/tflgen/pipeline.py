@@ -50,7 +50,7 @@ class ConvertOptions:
     images: Path | None = None  # --quantize auto and --keep-accuracy: verification images
     max_drop: float | None = None  # --quantize auto: the accepted drop
     report: Path | None = None  # --quantize auto and --keep-accuracy: the chosen model's verification report
-    keep_accuracy: float | None = None  # int8: the accepted drop, reached by keeping the worst layers in float
+    keep_accuracy: str | None = None  # int8: the accepted drop ("0.01") or SQNR floor ("30dB"); see tflgen.keep_accuracy
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,9 @@ def resolve_request(options: ConvertOptions) -> ConversionRequest:
 
 
 def _check_keep_accuracy(options: ConvertOptions, recipe: Recipe, integer_only: bool) -> None:
-    if not 0.0 <= options.keep_accuracy <= 1.0:
-        raise OptionError(f"--keep-accuracy {options.keep_accuracy} is outside 0..1", "it is the largest accepted 1 - agreement, like --max-drop: e.g. --keep-accuracy 0.01")
+    from tflgen.keep_accuracy import AccuracyTarget
+
+    AccuracyTarget.parse(options.keep_accuracy)
     if integer_only:
         raise OptionError("--keep-accuracy with --target edgetpu", "the Edge TPU runs integer ops only; a layer kept in float would run on the CPU. Drop one of them")
     if recipe is not Recipe.INT8:
@@ -216,51 +217,64 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     return ConvertResult(options, source, request, conversion, normalization, calibration.origin if calibration else None, kept_float=kept_float)
 
 
+KEEP_ACCURACY_IMAGES = 1000  # of --images: softmax SQNR rests on a set's few near ties, so more images steady the search
+
+
 def _keep_accuracy(
     options: ConvertOptions, source: SourceModel, request: ConversionRequest, calibration, plain: Conversion, reporter: Reporter,  # noqa: ANN001
 ) -> tuple[Conversion | None, KeptFloat]:
-    """Plain int8 if it is within --keep-accuracy; else the fewest worst layers (by TensorFlow's
-    quantization debugger) kept in float that bring the verified drop within it; None if none do."""
+    """Plain int8 if it meets --keep-accuracy; else fitted activation ranges plus the fewest worst
+    layers (by TensorFlow's quantization debugger) in float that meet it; None if none do."""
     from dataclasses import replace as with_fields
 
+    from tflgen.accuracy import format_db
     from tflgen.convert import Conversion, check_result
-    from tflgen.keep_accuracy import KeptFloat, LayerRanking, Trial, fewest_float_layers, integer_mac_share
+    from tflgen.keep_accuracy import AccuracyTarget, KeptFloat, LayerRanking, Trial, fewest_float_layers, integer_mac_share
     from tflgen.spec import SpecOptions
     from tflgen.tflite_info import read_model
 
+    target = AccuracyTarget.parse(options.keep_accuracy)
     spec = SpecOptions(mean=options.mean, std=options.std, color=options.color, resize=options.resize)
     verify_options = VerifyOptions(options.source, options.output, options.images, spec, options.inputs, options.outputs,
-                                   options.input_shape, max_drop=options.keep_accuracy, latency=False)
+                                   options.input_shape, max_drop=target.max_drop, latency=False, image_count=KEEP_ACCURACY_IMAGES)
 
     def verified(content: bytes, latency: bool = False, report: Path | None = None, extra: dict | None = None) -> Verification:
         return verify_model(with_fields(verify_options, latency=latency, report=report), reporter, model_content=content,
                             source=source, extra_report=extra).verification
 
+    def described(v: Verification) -> str:
+        return f"drop {v.drop:.4f}, output SQNR {format_db(v.quantization.to_json()['sqnr_db'] if v.quantization else None)}"
+
     baseline = verified(plain.content, latency=True)
-    if baseline.within_budget:
-        reporter.info(f"plain int8 drops {baseline.drop:.4f}, within --keep-accuracy {options.keep_accuracy}: no layer needs float")
-        kept = KeptFloat(options.keep_accuracy, baseline, baseline, integer_macs=integer_mac_share(plain.content))
+    if target.met_by(baseline):
+        reporter.info(f"plain int8 ({described(baseline)}) meets --keep-accuracy {target}: no change needed")
+        kept = KeptFloat(target, baseline, baseline, integer_macs=integer_mac_share(plain.content))
         if options.report is not None:
             verified(plain.content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
         return plain, kept
-    reporter.info(f"plain int8 drops {baseline.drop:.4f} > --keep-accuracy {options.keep_accuracy}: ranking layers with TensorFlow's quantization debugger")
+    reporter.info(f"plain int8 ({described(baseline)}) misses --keep-accuracy {target}: fitting activation ranges, "
+                  "then ranking layers with TensorFlow's quantization debugger")
     ranking = LayerRanking(source, request, calibration, reporter)
-    def trial(k: int) -> Trial:
-        v = verified(ranking.quantize(k))
-        return Trial(k, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None)
+    trials: dict[int, Trial] = {}
 
-    count, trials = fewest_float_layers(len(ranking.layers), trial, options.keep_accuracy)
+    def fits(k: int) -> bool:
+        v = verified(ranking.quantize(k))
+        trials[k] = Trial(k, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None)
+        reporter.info(f"  {'fitted ranges' if k == 0 else f'+ {k} layer(s) in float'}: {described(v)}")
+        return target.met_by(v)
+
+    count = fewest_float_layers(len(ranking.layers), fits)
+    fitted = (ranking.fitted_ranges, ranking.range_count)
     if count is None:
-        return None, KeptFloat(options.keep_accuracy, baseline, None, ranked_layers=len(ranking.layers), trials=trials)
+        return None, KeptFloat(target, baseline, None, ranked_layers=len(ranking.layers), trials=tuple(trials.values()), fitted_ranges=fitted)
     content = ranking.quantize(count)
     info = read_model(content, "converted model")
     conversion = Conversion(content, info, check_result(info, with_fields(request, allow_float_fallback=True), "--keep-accuracy"))
-    kept = KeptFloat(options.keep_accuracy, baseline, verified(content, latency=True), ranking.layers[:count], len(ranking.layers),
-                     trials, integer_mac_share(content))
+    kept = KeptFloat(target, baseline, verified(content, latency=True), ranking.layers[:count], len(ranking.layers),
+                     tuple(trials.values()), integer_mac_share(content), fitted)
     if options.report is not None:
         verified(content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
     return conversion, kept
-
 
 
 def _ssd_params(options: SsdOptions) -> SsdParams:
@@ -416,7 +430,8 @@ def verify_model(
                 outputs.append(answer[1])
             advance(1)
     metrics = METRICS[spec.task](reference_results, candidate_results)
-    check = quantization_check(spec, reference_results, candidate_results, reference_outputs, candidate_outputs, options.score_threshold)
+    check = quantization_check(spec, reference_results, candidate_results, reference_outputs, candidate_outputs, options.score_threshold,
+                               output_step=candidate.output_step)
     latency = []
     for threads in thread_counts(options.threads) if options.latency else ():
         median, p90 = TfliteRunner(model_content, spec, threads, reporter).latency(images[0][1])

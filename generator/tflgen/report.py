@@ -122,6 +122,12 @@ def quantization_rows(check: dict[str, Any] | None) -> list[tuple[str, str]]:
         sqnr += " (" + ", ".join(f"{name} {format_db(value)}" for name, value in check["output_sqnr_db"].items()) + ")"
     if check["sqnr_db"] is not None:
         sqnr += f"; {check['sqnr_basis']}"
+    rows = [("output SQNR", sqnr)]
+    step = check.get("output_step")
+    if step is not None and check.get("output_step_floor_db") is not None:
+        floor = check["output_step_floor_db"]
+        rows.append(("output step floor", f"{'∞ dB' if floor == 'inf' else format_db(floor)}: the source's output rounded to the .tflite output's "
+                     f"{step['dtype']} step (scale {step['scale']:.6g}, zero point {step['zero_point']}), the best any int8 arithmetic reaches"))
     agreement = check["confident_agreement"]
     confident = (f"{agreement:.4f} on {check['confident_inputs']} confident: {check['confident_basis']}" if agreement is not None
                  else f"n/a (none confident: {check['confident_basis']})")
@@ -130,30 +136,46 @@ def quantization_rows(check: dict[str, Any] | None) -> list[tuple[str, str]]:
         verdict = f"{verdict.upper()}: {'; '.join(check['problems'])}. Hint: {check['hint']}"
     else:
         verdict += f" (floors: {check['floors']['sqnr_db']:g} dB, {check['floors']['confident_agreement']:g} confident agreement)"
-    return [("output SQNR", sqnr), ("confident agreement", confident), ("quantization verdict", verdict)]
+    if check.get("output_step_note"):
+        verdict += f"; {check['output_step_note']}, so the SQNR floor does not apply"
+    return rows + [("confident agreement", confident), ("quantization verdict", verdict)]
 
 
 def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
     """--keep-accuracy (tflgen.keep_accuracy.KeptFloat.to_json) as summary rows."""
+    target = kept["target"]
+    wanted = f"output SQNR >= {target['min_sqnr_db']:g} dB" if target["min_sqnr_db"] is not None else f"drop <= {target['max_drop']:g}"
     plain = kept["plain_int8"]
-    rows = [("plain int8", f"drop {plain['drop']:.4f}, output SQNR {format_db(plain['sqnr_db'])}, {plain['size_bytes']:,} bytes")]
+    rows = [("target", wanted),
+            ("plain int8", f"drop {plain['drop']:.4f}, output SQNR {format_db(plain['sqnr_db'])}, {plain['size_bytes']:,} bytes (min/max calibration)")]
+    fitted = kept["fitted_ranges"]
+    if fitted is not None:
+        rows.append(("fitted ranges", f"{fitted['shrunk']} of {fitted['considered']} activation ranges shrunk to the least squared "
+                     "quantization error on the calibration images (the ranges that decide the outputs keep min/max)"))
     if not kept["reached"]:
-        rows.append(("result", f"budget {kept['max_drop']:g} missed even with all {kept['ranked_layers']} ranked layers in float"))
-    elif not kept["float_layers"]:
-        rows.append(("result", f"plain int8 is within the budget {kept['max_drop']:g}: no layer kept in float"))
+        rows.append(("result", f"missed even with all {kept['ranked_layers']} ranked layers in float"))
+    elif fitted is None:
+        rows.append(("result", "plain int8 meets the target: no change"))
     else:
         chosen = kept["chosen"]
-        rows.append(("kept in float", f"{len(kept['float_layers'])} of {kept['ranked_layers']} layers, worst first by noise-to-signal ratio "
-                     "(TensorFlow's quantization debugger)"))
-        rows += [(f"  {layer['op']}", f"{layer['tensor']} (noise/signal {layer['noise_to_signal']:.3g})") for layer in kept["float_layers"]]
-        rows.append(("with them in float", f"drop {chosen['drop']:.4f} (budget {kept['max_drop']:g}), output SQNR {format_db(chosen['sqnr_db'])}"))
+        if kept["float_layers"]:
+            rows.append(("kept in float", f"{len(kept['float_layers'])} of {kept['ranked_layers']} layers, worst first by noise-to-signal ratio "
+                         "(TensorFlow's quantization debugger)"))
+            rows += [(f"  {layer['op']}", f"{layer['tensor']} (noise/signal {layer['noise_to_signal']:.3g})") for layer in kept["float_layers"]]
+        else:
+            rows.append(("kept in float", "no layer: the fitted ranges meet the target"))
+        rows.append(("result", f"drop {chosen['drop']:.4f}, output SQNR {format_db(chosen['sqnr_db'])}"))
         rows.append(("size cost", f"{chosen['size_bytes']:,} bytes, {kept['size_ratio_vs_plain_int8']:.3f}x plain int8"))
         latency = ", ".join(f"{ratio:.2f}x at {threads} thread(s)" for threads, ratio in kept["latency_ratio_vs_plain_int8"].items())
         if latency:
             rows.append(("latency cost", f"{latency} (median against plain int8's)"))
+    if kept["trials"]:
         rows.append(("search", ", ".join(f"{t['float_layers']} float: drop {t['drop']:.4f}, {format_db(t['sqnr_db'])}" for t in kept["trials"])))
     if kept["integer_mac_share"] is not None:
         rows.append(("integer MACs", f"{kept['integer_mac_share']:.1%} of {kept['total_macs']:,} multiply-accumulates run in integer"))
+        if kept["reached"] and kept["integer_mac_share"] < 0.5:
+            rows.append(("note", "most multiply-accumulates now run in float: this is a float model in an int8 file; "
+                         "compare --quantize float16 (or --quantize auto)"))
     return rows
 
 

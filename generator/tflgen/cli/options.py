@@ -169,7 +169,7 @@ Images = Annotated[
 ]
 
 KeepAccuracy = Annotated[
-    Optional[float], typer.Option("--keep-accuracy", help="int8: keep the fewest worst layers (TensorFlow's quantization debugger) in float until 1 - agreement on --images is at most this (0..1).", rich_help_panel="Quantization", show_default=False),
+    Optional[str], typer.Option("--keep-accuracy", help="int8 that keeps accuracy on --images: a drop (1 - agreement, 0..1) or an output SQNR floor like 30dB. Fits activation ranges, then keeps the fewest worst layers (TensorFlow's quantization debugger) in float.", rich_help_panel="Quantization", show_default=False, metavar="DROP|NdB"),
 ]
 
 MaxDrop = Annotated[

@@ -58,7 +58,7 @@ def print_candidates(result: ConvertResult, reporter: Reporter) -> None:
 def print_kept_float(result: ConvertResult, reporter: Reporter) -> None:
     """--keep-accuracy: the layers kept in float and what they cost against plain int8."""
     kept = result.kept_float
-    table = Table(title=f"--keep-accuracy {kept.max_drop}", show_header=False, title_justify="left")
+    table = Table(title=f"--keep-accuracy {kept.target}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for name, value in keep_accuracy_rows(kept.to_json()):
@@ -73,7 +73,8 @@ def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
         print_kept_float(result, reporter)
     if result.conversion is None:
         if result.kept_float is not None:
-            reporter.out.print(f"Even every ranked layer in float misses --keep-accuracy {result.options.keep_accuracy}; nothing was written.")
+            reporter.out.print(f"Even fitted ranges with every ranked layer in float miss --keep-accuracy {result.kept_float.target}; nothing was written. "
+                               "int8 can't hold this accuracy here: try --quantize float16, or --quantize auto to compare the recipes.")
         else:
             reporter.out.print(f"No recipe is within --max-drop {result.options.max_drop}; nothing was written.")
         return
