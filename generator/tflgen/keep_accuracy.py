@@ -307,20 +307,18 @@ def fewest_float_layers(count: int, fits: Callable[[int], bool]) -> int | None:
 
 # ---------------------------------------------------------------- how much still runs in integer
 
-_INTEGER = ("int8", "uint8", "int16")
-
-
 def integer_mac_share(content: bytes) -> tuple[int, int]:
     """(multiply-accumulates in ops with integer inputs, all multiply-accumulates) per inference,
     as tflgen.delegates.macs counts them (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL)."""
     from tflgen.delegates import activation_input, macs, read_ops
+    from tflgen.tflite_info import INTEGER_DTYPES
 
     ops, tensors = read_ops(content)
     integer = total = 0
     for op in ops:
         count = macs(op, tensors)
         total += count
-        if count and tensors[activation_input(op)].dtype in _INTEGER:
+        if count and tensors[activation_input(op)].dtype in INTEGER_DTYPES:
             integer += count
     return integer, total
 

@@ -19,7 +19,7 @@ from tflgen.recipes import DETECTION_POSTPROCESS_OP
 TFLITE_IDENTIFIER = b"TFL3"
 METADATA_NAME = "TFLITE_METADATA"
 
-_INTEGER_ACTIVATIONS = ("int8", "uint8", "int16")
+INTEGER_DTYPES = ("int8", "uint8", "int16")  # quantized tensor types
 # Ops that exist to cross between float and integer at the edges, not compute.
 _BOUNDARY_OPS = ("QUANTIZE", "DEQUANTIZE")
 
@@ -166,7 +166,7 @@ def _read(content: bytes) -> ModelInfo:
             index >= 0 and dtypes[index] == "float32" for index in outputs
         ):
             float_counter[name] += 1
-    integer = any(dtypes[i] in _INTEGER_ACTIVATIONS and not constant[i] for i in range(len(tensors)))
+    integer = any(dtypes[i] in INTEGER_DTYPES and not constant[i] for i in range(len(tensors)))
 
     def origin(index: int) -> tuple[str | None, int | None]:
         seen = 0

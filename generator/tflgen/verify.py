@@ -29,6 +29,7 @@ from tflgen.reference import (
     top_k,
 )
 from tflgen.spec import ModelSpec, Role, Task
+from tflgen.tflite_info import INTEGER_DTYPES
 
 HEADLINE = {
     Task.CLASSIFICATION: "top-1 agreement",
@@ -170,9 +171,6 @@ def quantization_check(
                              output_step, floor)
 
 
-INTEGER_OUTPUTS = ("int8", "uint8", "int16")
-
-
 # ---------------------------------------------------------------- running the .tflite
 
 
@@ -191,24 +189,16 @@ class TfliteRunner:
     def output_step(self) -> OutputStep | None:
         """The integer format of the compared output: its own quantization, or for a float output
         written by DEQUANTIZE (an int8 model with float IO), that op's int8 input's; None otherwise."""
-        detail = self.outputs[self.spec.outputs[0].index]
-        tensor = self._tensor(detail["index"])
-        if tensor is None or not _integer(tensor):
-            tensor = None
-            for op in self.interpreter._get_ops_details():  # noqa: SLF001 (LiteRT's only view of the graph's ops)
-                if op["op_name"] == "DEQUANTIZE" and detail["index"] in [int(i) for i in op["outputs"]]:
-                    tensor = self._tensor(int(op["inputs"][0]))
-                    break
+        tensors = {t["index"]: t for t in self.interpreter.get_tensor_details()}
+        index = self.outputs[self.spec.outputs[0].index]["index"]
+        if not _integer(tensors[index]):
+            ops = self.interpreter._get_ops_details()  # noqa: SLF001 (LiteRT's only view of the graph's ops)
+            index = next((int(op["inputs"][0]) for op in ops if op["op_name"] == "DEQUANTIZE" and index in [int(i) for i in op["outputs"]]), None)
+        tensor = tensors.get(index)
         if tensor is None or not _integer(tensor):
             return None
         scale, zero_point = tensor["quantization"]
         return OutputStep(float(scale), int(zero_point), np.dtype(tensor["dtype"]).name)
-
-    def _tensor(self, index: int) -> dict[str, Any] | None:
-        try:
-            return self.interpreter._get_tensor_details(index, 0)  # noqa: SLF001
-        except (ValueError, TypeError):
-            return None
 
     def input_for(self, image: np.ndarray) -> np.ndarray:
         i = self.spec.input
@@ -249,7 +239,7 @@ class TfliteRunner:
 
 def _integer(tensor: dict[str, Any]) -> bool:
     scale, _ = tensor["quantization"]
-    return bool(scale) and np.dtype(tensor["dtype"]).name in INTEGER_OUTPUTS
+    return bool(scale) and np.dtype(tensor["dtype"]).name in INTEGER_DTYPES
 
 
 def result_from_outputs(spec: ModelSpec, outputs: list[np.ndarray], score_threshold: float) -> Result:
