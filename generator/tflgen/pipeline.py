@@ -671,6 +671,7 @@ class AppOptions:
     force: bool = False
     settings: Mapping[str, Any] = field(default_factory=dict)  # what tflgen.toml records (project_config.recorded_settings)
     example: str | None = None  # the built-in example the source is (named so in the README and report)
+    model_binding: bool = False  # Android Studio's mlModelBinding with litert-support (render.ProjectOptions)
 
 
 @dataclass(frozen=True)
@@ -767,7 +768,7 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
         verification=tuple(summary_rows(verification.to_json())) if verification else (),
         report=REPORT_DIR if report_files else "",
     )
-    project = ProjectOptions(options.package, options.app_name, MODEL_FILE, facts)
+    project = ProjectOptions(options.package, options.app_name, MODEL_FILE, facts, options.model_binding)
     rendered = render_project(spec, options.out, project, extra, options.force, anchors)
     return AppResult(converted, spec, options.out, rendered.files, len(paths), verification)
 

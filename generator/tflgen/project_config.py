@@ -25,7 +25,7 @@ APP_SETTINGS: tuple[str, ...] = (
     "example", "source", "package", "app_name", "task", "labels", "label_offset", "color", "resize", "quantize", "io_type", "target",
     "calibration", "calibration_count", "allow_random_calibration", "allow_float_fallback", "select_tf_ops", "ssd_anchors",
     "ssd_scales", "max_detections", "score_threshold", "iou_threshold", "images", "max_drop", "keep_accuracy", "mean", "std", "inputs",
-    "outputs", "input_shape", "name", "description",
+    "outputs", "input_shape", "name", "description", "model_binding",
 )
 PATH_SETTINGS = frozenset({"source", "labels", "calibration", "ssd_anchors", "images"})
 

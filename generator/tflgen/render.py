@@ -34,6 +34,7 @@ import numpy as np
 
 from tflgen.errors import OptionError, OutputError
 from tflgen.golden import GOLDEN_DIR
+from tflgen.provenance import LITERT_SUPPORT_ISSUE
 from tflgen.spec import ModelSpec, Role, SsdSpec, Task
 
 PACKAGE_SEGMENT = "__package__"
@@ -54,7 +55,7 @@ COMMON_TEMPLATES: tuple[str, ...] = (
     "dot-gitignore",
     "dot-github/workflows/android.yml",
     "build.gradle.kts",
-    "gradle.properties",
+    "gradle.properties.jinja",
     "gradle/libs.versions.toml.jinja",
     "gradle/wrapper/gradle-wrapper.properties",
     "settings.gradle.kts.jinja",
@@ -76,7 +77,10 @@ COMMON_TEMPLATES: tuple[str, ...] = (
     f"{_APP_MAIN}/MainViewModel.kt.jinja",
     f"{_APP_MAIN}/UiState.kt.jinja",
     f"{_APP_MAIN}/camera/CameraController.kt.jinja",
+    f"{_APP_MAIN}/camera/ExifTurn.kt.jinja",
     f"{_APP_MAIN}/camera/Images.kt.jinja",
+    f"{_APP_MAIN}/camera/UprightFrames.kt.jinja",
+    f"{_APP_MAIN}/inference/EngineHealth.kt.jinja",
     f"{_APP_MAIN}/inference/Frame.kt.jinja",
     f"{_APP_MAIN}/inference/FrameRate.kt.jinja",
     f"{_APP_MAIN}/inference/InferenceEngine.kt.jinja",
@@ -86,6 +90,9 @@ COMMON_TEMPLATES: tuple[str, ...] = (
     f"{_APP_MAIN}/ui/OverlayStyle.kt.jinja",
     f"{_APP_MAIN}/ui/OverlayView.kt.jinja",
     f"{_APP_MAIN}/ui/ViewTransform.kt.jinja",
+    f"{_APP_TEST}/camera/ExifTurnTest.kt.jinja",
+    f"{_APP_TEST}/camera/UprightFramesTest.kt.jinja",
+    f"{_APP_TEST}/inference/EngineHealthTest.kt.jinja",
     f"{_APP_TEST}/inference/FrameRateTest.kt.jinja",
     f"{_APP_TEST}/inference/InferenceSettingsTest.kt.jinja",
     f"{_APP_TEST}/ui/ViewTransformTest.kt.jinja",
@@ -127,8 +134,8 @@ WRAPPER_PROPERTIES = "gradle/wrapper/gradle-wrapper.properties"
 # Gradle modules the settings include.
 MODULES: tuple[str, ...] = ("app", "processing")
 
-# Where the model goes: Android Studio's "New > Other > TensorFlow Lite Model" folder; with
-# mlModelBinding the build packages it as an asset of the same name.
+# Where the model goes: Android Studio's "New > Other > TensorFlow Lite Model" folder; the app's build
+# adds it to the assets (with --model-binding, mlModelBinding packages it).
 MODEL_DIR = "app/src/main/ml"
 
 # Folders owned whole by tflgen: replaced as a whole when an existing project is re-rendered.
@@ -171,6 +178,9 @@ class ProjectOptions:
     app_name: str  # the Gradle root project name and the app's title
     model_file: str = "model.tflite"  # the model's file name in app/src/main/ml (ModelSpec.MODEL_FILE)
     facts: ProjectFacts = ProjectFacts()
+    # Android Studio's model card and generated model classes (mlModelBinding), which need litert-support:
+    # it breaks AGP 9's manifest merge (LiteRT#6965), so it is asked for, never the default.
+    model_binding: bool = False
 
 
 @dataclass(frozen=True)
@@ -296,7 +306,7 @@ def render_files(spec: ModelSpec, options: ProjectOptions, anchors: np.ndarray |
     )
     context = template_context(spec, options)
     catalog = environment.get_template(CATALOG_TEMPLATE).render(context)
-    context["readme"] = readme_context(spec, options, catalog_versions(catalog), gradle_version(root))
+    context["readme"] = readme_context(spec, options, catalog_versions(catalog), gradle_wrapper(root))
     files = {}
     for template in template_paths(spec.task):
         if template.endswith(RENDERED_SUFFIX):
@@ -388,6 +398,8 @@ def template_context(spec: ModelSpec, options: ProjectOptions) -> dict[str, Any]
         "app_name_xml": android_string(options.app_name),
         "modules": MODULES,
         "kotlin_version": KOTLIN_VERSION,
+        "model_binding": options.model_binding,
+        "litert_support_issue": LITERT_SUPPORT_ISSUE,
         "spec": {
             "task": f"Task.{_constant(spec.task.value)}",
             "model_file": kotlin_string(options.model_file),
@@ -502,18 +514,41 @@ def catalog_versions(catalog: str) -> tuple[tuple[str, str, str], ...]:
     return tuple(rows)
 
 
-def gradle_version(root: Path) -> str:
-    """The Gradle version the wrapper properties pin."""
+def gradle_wrapper(root: Path) -> tuple[str, str]:
+    """The Gradle version and distribution SHA-256 the wrapper properties pin."""
     text = (root / WRAPPER_PROPERTIES).read_text(encoding="utf-8")
-    match = re.search(r"gradle-([\w.-]+?)-(?:bin|all)\.zip", text)
-    if match is None:
-        raise ValueError(f"{WRAPPER_PROPERTIES} names no Gradle distribution")
-    return match[1]
+    version = re.search(r"gradle-([\w.-]+?)-(?:bin|all)\.zip", text)
+    checksum = re.search(r"^distributionSha256Sum=([0-9a-f]{64})$", text, re.M)
+    if version is None or checksum is None:
+        raise ValueError(f"{WRAPPER_PROPERTIES} names no Gradle distribution or no SHA-256")
+    return version[1], checksum[1]
 
 
-def readme_context(spec: ModelSpec, options: ProjectOptions, versions: tuple[tuple[str, str, str], ...], gradle: str) -> dict[str, Any]:
+def version_rows(versions: tuple[tuple[str, str, str], ...], gradle: str, binding: bool) -> tuple[tuple[str, ...], ...]:
+    """The README's version table: each pin with its provenance (tflgen.provenance)."""
+    from tflgen.provenance import BINDING_PROVENANCE, PROVENANCE
+
+    known = {p.key: p for p in PROVENANCE}
+    rows = [("Gradle", gradle, *_evidence(known["gradle"], gradle))]
+    rows += [(name, version, *_evidence(known[name], version)) for name, version, _ in versions]
+    rows += [(p.key, p.version, p.docs, p.builds_with, p.tracker) for p in PROVENANCE if "/" in p.key]  # the workflow's actions
+    if binding:
+        rows.append((BINDING_PROVENANCE.key, BINDING_PROVENANCE.version, BINDING_PROVENANCE.docs, BINDING_PROVENANCE.builds_with,
+                     BINDING_PROVENANCE.tracker))
+    return tuple(rows)
+
+
+def _evidence(provenance: Any, version: str) -> tuple[str, str, str]:
+    if provenance.version != version:
+        raise ValueError(f"{provenance.key} {version} is pinned but {provenance.version} was checked: check it again (tflgen/provenance.py)")
+    return provenance.docs, provenance.builds_with, provenance.tracker
+
+
+def readme_context(spec: ModelSpec, options: ProjectOptions, versions: tuple[tuple[str, str, str], ...],
+                   gradle: tuple[str, str]) -> dict[str, Any]:
     """The README's facts, formatted here so that the template only places them."""
     from tflgen import __version__
+    from tflgen.provenance import CHECKED, GRADLE_MINIMUM, LITERT_SUPPORT_ISSUE
 
     i = spec.input
 
@@ -557,8 +592,14 @@ def readme_context(spec: ModelSpec, options: ProjectOptions, versions: tuple[tup
         "raw_ssd": spec.ssd is not None,
         "verification": facts.verification,
         "report": facts.report,
-        "versions": versions,
-        "gradle_version": gradle,
+        "versions": version_rows(versions, gradle[0], options.model_binding),
+        "gradle_version": gradle[0],
+        "gradle_sha256": gradle[1],
+        "gradle_minimum": GRADLE_MINIMUM,
+        "agp_version": dict((name, version) for name, version, _ in versions)["agp"],
+        "model_binding": options.model_binding,
+        "litert_support_issue": LITERT_SUPPORT_ISSUE,
+        "checked": CHECKED,
         "model_dir": MODEL_DIR,
         "model_file": options.model_file,
     }

@@ -59,6 +59,12 @@ def app_command(
     input_shape: opt.InputShape = None,
     name: Annotated[Optional[str], typer.Option("--name", help="Model name (metadata).", rich_help_panel="Description")] = None,
     description: Annotated[Optional[str], typer.Option("--description", help="What the model does (metadata).", rich_help_panel="Description")] = None,
+    model_binding: Annotated[bool, typer.Option(
+        "--model-binding",
+        help="Android Studio's model card and generated model classes (mlModelBinding). They need litert-support, which "
+             "AGP 9 refuses (duplicate namespace, google-ai-edge/LiteRT#6965, open): the project then sets "
+             "android.uniquePackageNames=false, a workaround not yet confirmed for LiteRT. Off: the app needs neither.",
+    )] = False,
     force: Annotated[bool, typer.Option("--force", help="Update the generated files in an existing project (nothing else is deleted).")] = False,
     verbose: opt.Verbose = False,
     debug: opt.Debug = False,
@@ -93,7 +99,8 @@ def app_command(
                        label_offset=label_offset, color=color, resize=resize)
     result = build_app(
         AppOptions(convert_options, spec, out, package, app_name, ModelInfoText(name or "", description or ""), images, force=force,
-                   settings=recorded_settings(settings, out, example_settings(example, "app") if example else None), example=example),
+                   settings=recorded_settings(settings, out, example_settings(example, "app") if example else None), example=example,
+                   model_binding=model_binding),
         reporter,
     )
     print_app(result, reporter)
