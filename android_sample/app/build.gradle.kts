@@ -16,10 +16,14 @@ android {
     }
 
     buildFeatures {
-        // Android Studio shows the model card (inputs, outputs, metadata) of src/main/ml/*.tflite and
-        // packages them as assets. The app runs the model itself (inference/InferenceEngine.kt).
-        mlModelBinding = true
         viewBinding = true
+    }
+
+    sourceSets {
+        // The model stays where Android Studio's "New > Other > TensorFlow Lite Model" puts it; packaged as an asset.
+        getByName("main") {
+            assets.directories.add("src/main/ml")
+        }
     }
 
     androidResources {
@@ -47,9 +51,6 @@ dependencies {
     implementation(libs.litert)
     implementation(libs.litert.gpu)
     implementation(libs.litert.gpu.api)
-    // The classes Android Studio generates for the model (mlModelBinding) compile against these.
-    implementation(libs.litert.support)
-    implementation(libs.litert.metadata)
 
     testImplementation(libs.junit)
 }

@@ -25,5 +25,5 @@ tasks.register<JavaExec>("benchmark") {
     group = "verification"
     description = "Times preprocessing and post-processing of one camera frame."
     classpath = sourceSets["test"].runtimeClasspath
-    mainClass.set("com.example.shapes.detection.processing.BenchmarkKt")
+    mainClass.set("com.example.shapes.detection.processing.Benchmark") // DetectionBenchmark.kt etc. say @file:JvmName("Benchmark")
 }

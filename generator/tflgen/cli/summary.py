@@ -229,6 +229,6 @@ def print_app(result: AppResult, reporter: Reporter) -> None:
     reporter.out.print(
         f"[bold]Project written to {result.out}[/bold]: {len(result.files)} files, {task}, "
         f"{result.golden_cases} golden case(s) in processing/src/test/resources/golden.\n"
-        f"Next: open {result.out} in Android Studio (File > Open) and press Run; or build it with "
-        f"'gradle wrapper' once, then './gradlew assembleDebug test' (see {result.out / 'README.md'})."
+        f"Next: open {result.out} in Android Studio (File > Open) and press Run; to build from a terminal, "
+        f"make the Gradle wrapper once as its README says (see {result.out / 'README.md'})."
     )

@@ -47,6 +47,7 @@ class MainActivity : ComponentActivity() {
     private lateinit var binding: ActivityMainBinding
     private lateinit var camera: CameraController
     private var cameraStarted = false
+    private var cameraDenied = false // the explanation panel shows over the live view only, never over a photo
 
     private val viewModel: MainViewModel by viewModels {
         viewModelFactory {
@@ -114,18 +115,27 @@ class MainActivity : ComponentActivity() {
         if (!cameraStarted && hasCameraPermission()) startCamera()
     }
 
+    override fun onStop() {
+        // In the background: CameraX stops the camera with this lifecycle; free the interpreter and
+        // its delegate too (the next frame after onStart opens them again).
+        viewModel.release()
+        super.onStop()
+    }
+
     private fun hasCameraPermission(): Boolean =
         ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED
 
     private fun startCamera() {
-        binding.permissionPanel.visibility = View.GONE
+        cameraDenied = false
         cameraStarted = true
+        render(viewModel.state.value)
         camera.start()
     }
 
     /** Says why the camera is needed; offers to ask again (or the app's settings once the system stops asking) or a photo. */
     private fun showPermissionExplanation() {
-        binding.permissionPanel.visibility = View.VISIBLE
+        cameraDenied = true
+        render(viewModel.state.value)
         binding.grantPermission.setOnClickListener {
             if (shouldShowRequestPermissionRationale(Manifest.permission.CAMERA)) {
                 requestCamera.launch(Manifest.permission.CAMERA)
@@ -208,6 +218,7 @@ class MainActivity : ComponentActivity() {
     private fun render(state: UiState) {
         val live = state.source == ImageSource.CAMERA
         binding.preview.visibility = if (live) View.VISIBLE else View.INVISIBLE
+        binding.permissionPanel.visibility = if (live && cameraDenied) View.VISIBLE else View.GONE
         binding.photo.visibility = if (live) View.GONE else View.VISIBLE
         if (binding.photo.tag !== state.photo) { // set once per photo, and again after a rotation
             binding.photo.setImageBitmap(state.photo)

@@ -2,6 +2,8 @@ package com.example.shapes.detection
 
 import android.graphics.Bitmap
 import androidx.lifecycle.ViewModel
+import com.example.shapes.detection.inference.Backend
+import com.example.shapes.detection.inference.EngineHealth
 import com.example.shapes.detection.inference.Frame
 import com.example.shapes.detection.inference.FrameRate
 import com.example.shapes.detection.inference.Inference
@@ -20,7 +22,8 @@ import java.util.concurrent.Executors
  * Runs the model on camera frames and photos and publishes the [UiState]. Holds no Context: it gets
  * a way to load the model and the task. All interpreter work happens on one background thread,
  * the [inferenceExecutor], which the camera's analyzer also runs on; the engine is closed there
- * when the ViewModel is cleared.
+ * when the app goes to the background ([release]; reopened by the next frame) and when the
+ * ViewModel is cleared.
  */
 class MainViewModel(private val loadModel: () -> ByteBuffer, private val task: ModelTask) : ViewModel() {
     /**
@@ -35,7 +38,7 @@ class MainViewModel(private val loadModel: () -> ByteBuffer, private val task: M
     // Touched on the inference thread only.
     private var model: ByteBuffer? = null
     private var engine: InferenceEngine? = null
-    private var openFailure: String? = null // why the engine could not be opened with the current settings
+    private val health = EngineHealth() // a failing backend falls back once, then stops: never reopened every frame
     private var photoFrame: Frame? = null
     private val frameRate = FrameRate()
 
@@ -75,7 +78,7 @@ class MainViewModel(private val loadModel: () -> ByteBuffer, private val task: M
         post {
             if (settings.needsNewInterpreter(previous)) {
                 closeEngine() // reopened with the new settings by the next frame
-                openFailure = null
+                health.reset()
             }
             if (mutableState.value.source == ImageSource.PHOTO) analyzePhoto()
         }
@@ -84,6 +87,11 @@ class MainViewModel(private val loadModel: () -> ByteBuffer, private val task: M
     /** Tells the user about a problem outside inference (the camera, a photo). */
     fun showNotice(notice: String) {
         mutableState.update { it.copy(notice = notice) }
+    }
+
+    /** The app left the screen: free the interpreter and its delegate (GPU memory); the next frame opens them again. */
+    fun release() {
+        post { closeEngine() }
     }
 
     override fun onCleared() {
@@ -103,24 +111,32 @@ class MainViewModel(private val loadModel: () -> ByteBuffer, private val task: M
 
     /** Runs the engine, opening it first if need be; a failure becomes the notice. */
     private fun infer(frame: Frame): Inference? {
-        if (openFailure != null) return null // not retried on every frame: a settings change tries again
         val settings = mutableState.value.settings
-        val current = engine ?: try {
-            val bytes = model ?: loadModel().also { model = it }
-            InferenceEngine.open(bytes, settings, task).also { opened ->
-                engine = opened
-                mutableState.update { it.copy(backendInUse = opened.backend, notice = opened.notice) }
-            }
-        } catch (e: Exception) {
-            openFailure = e.message ?: e.javaClass.simpleName
-            mutableState.update { it.copy(result = null, notice = "The model could not be loaded: $openFailure") }
-            return null
-        }
+        val current = engine ?: openEngine(settings) ?: return null
         return try {
             current.run(frame, settings)
         } catch (e: Exception) {
             closeEngine()
-            mutableState.update { it.copy(result = null, notice = "Inference failed: ${e.message ?: e.javaClass.simpleName}") }
+            val notice = health.failed(current.backend, e.message ?: e.javaClass.simpleName)
+            mutableState.update { it.copy(result = null, notice = notice) }
+            null
+        }
+    }
+
+    /** The engine on the backend [health] allows for [settings], or null when inference has stopped. */
+    private fun openEngine(settings: InferenceSettings): InferenceEngine? {
+        val backend = health.backendFor(settings.backend) ?: return null
+        return try {
+            val bytes = model ?: loadModel().also { model = it }
+            InferenceEngine.open(bytes, settings.copy(backend = backend), task).also { opened ->
+                engine = opened
+                // A fallback chosen by [health] keeps its notice; the engine's own fallback brings one.
+                mutableState.update { it.copy(backendInUse = opened.backend, notice = opened.notice ?: it.notice.takeIf { backend != settings.backend }) }
+            }
+        } catch (e: Exception) {
+            // open() already falls back to the CPU: this is the CPU interpreter failing on the model.
+            val notice = health.failed(Backend.CPU, "the model could not be loaded: ${e.message ?: e.javaClass.simpleName}")
+            mutableState.update { it.copy(result = null, notice = notice) }
             null
         }
     }

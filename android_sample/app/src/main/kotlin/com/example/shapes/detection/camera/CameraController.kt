@@ -6,12 +6,14 @@ import android.util.Size
 import androidx.camera.core.CameraSelector
 import androidx.camera.core.ImageAnalysis
 import androidx.camera.core.Preview
+import androidx.camera.core.UseCaseGroup
 import androidx.camera.core.resolutionselector.AspectRatioStrategy
 import androidx.camera.core.resolutionselector.ResolutionSelector
 import androidx.camera.core.resolutionselector.ResolutionStrategy
 import androidx.camera.lifecycle.ProcessCameraProvider
 import androidx.camera.view.PreviewView
 import androidx.core.content.ContextCompat
+import androidx.core.view.doOnLayout
 import androidx.lifecycle.LifecycleOwner
 import com.example.shapes.detection.inference.Frame
 import java.util.concurrent.Executor
@@ -22,6 +24,10 @@ import java.util.concurrent.Executor
  * kept while the analyzer is busy, and every frame is closed whatever happens (an unclosed frame
  * stalls the camera). Bound to [lifecycleOwner]: CameraX stops and releases the camera with it;
  * call [release] when the owner is destroyed.
+ *
+ * Preview and analysis are bound as one [UseCaseGroup] with the preview's [androidx.camera.core.ViewPort],
+ * so CameraX gives the analysis frames a crop rect that is exactly what the preview shows; the frames
+ * are cut to it, so results drawn over the preview (scaled to fill it) line up with what is on screen.
  */
 class CameraController(
     private val context: Context,
@@ -34,6 +40,7 @@ class CameraController(
 ) {
     private var provider: ProcessCameraProvider? = null
     private var analysis: ImageAnalysis? = null
+    private val frames = UprightFrames() // reused: one pixel array for every camera frame
     private val displays = context.getSystemService(DisplayManager::class.java)
 
     // A 180-degree turn does not recreate the activity: keep the frames upright for the display as it is now.
@@ -52,10 +59,13 @@ class CameraController(
         displays.registerDisplayListener(displayListener, null)
         val future = ProcessCameraProvider.getInstance(context)
         future.addListener({
-            try {
-                bind(future.get())
-            } catch (e: Exception) {
-                onError("The camera could not be started: ${e.message ?: e.javaClass.simpleName}")
+            // The preview's viewport exists once the view has its size.
+            previewView.doOnLayout {
+                try {
+                    bind(future.get())
+                } catch (e: Exception) {
+                    onError("The camera could not be started: ${e.message ?: e.javaClass.simpleName}")
+                }
             }
         }, ContextCompat.getMainExecutor(context))
     }
@@ -67,7 +77,7 @@ class CameraController(
 
     private fun bind(cameraProvider: ProcessCameraProvider) {
         provider = cameraProvider
-        // Preview and analysis share the 4:3 aspect ratio, so boxes drawn over the preview line up.
+        // Both streams 4:3 (the sensor's own shape on most phones); the viewport then crops both to the preview's shape.
         val aspectRatio = AspectRatioStrategy.RATIO_4_3_FALLBACK_AUTO_STRATEGY
         val preview = Preview.Builder()
             .setResolutionSelector(ResolutionSelector.Builder().setAspectRatioStrategy(aspectRatio).build())
@@ -84,16 +94,21 @@ class CameraController(
             .setOutputImageFormat(ImageAnalysis.OUTPUT_IMAGE_FORMAT_RGBA_8888)
             .build()
         analysis.setAnalyzer(analysisExecutor) { image ->
-            if (!wantsFrames()) {
-                image.close() // a photo is shown: not even converted
-            } else {
-                val frame = image.use { it.toUprightFrame() }
-                onFrame(frame)
+            // Converted (or skipped while a photo is shown) and closed before the model runs, so the
+            // camera can fill its next buffer meanwhile; the pixels are in [frames]' own array.
+            val frame = image.use {
+                if (!wantsFrames()) return@use null
+                val plane = it.planes[0]
+                val crop = it.cropRect
+                frames.convert(plane.buffer, plane.rowStride, plane.pixelStride, CropRect(crop.left, crop.top, crop.right, crop.bottom), it.imageInfo.rotationDegrees)
             }
+            if (frame != null) onFrame(frame)
         }
         this.analysis = analysis
+        val group = UseCaseGroup.Builder().addUseCase(preview).addUseCase(analysis)
+        previewView.viewPort?.let(group::setViewPort)
         cameraProvider.unbindAll()
-        cameraProvider.bindToLifecycle(lifecycleOwner, CameraSelector.DEFAULT_BACK_CAMERA, preview, analysis)
+        cameraProvider.bindToLifecycle(lifecycleOwner, CameraSelector.DEFAULT_BACK_CAMERA, group.build())
     }
 
     private companion object {

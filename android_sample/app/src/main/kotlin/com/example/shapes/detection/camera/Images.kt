@@ -5,26 +5,27 @@ import android.graphics.Bitmap
 import android.graphics.BitmapFactory
 import android.graphics.ImageDecoder
 import android.graphics.Matrix
+import android.media.ExifInterface
 import android.net.Uri
 import android.os.Build
-import androidx.camera.core.ImageProxy
 import com.example.shapes.detection.inference.Frame
 import java.io.IOException
 import kotlin.math.max
 
-/** The camera frame, turned upright (the sensor's rotation undone), as ARGB pixels. */
-fun ImageProxy.toUprightFrame(): Frame = toBitmap().rotated(imageInfo.rotationDegrees).toFrame()
-
-/** The bitmap's pixels as a [Frame]. */
+/** The bitmap's pixels as a [Frame] (a photo: once per photo, so a new array is fine). */
 fun Bitmap.toFrame(): Frame {
     val pixels = IntArray(width * height)
     getPixels(pixels, 0, width, 0, 0, width, height)
     return Frame(pixels, width, height)
 }
 
-fun Bitmap.rotated(degrees: Int): Bitmap {
-    if (degrees % 360 == 0) return this
-    val matrix = Matrix().apply { postRotate(degrees.toFloat()) }
+/** The bitmap turned as [turn] says (a new bitmap), or this one when there is nothing to turn. */
+fun Bitmap.turned(turn: ImageTurn): Bitmap {
+    if (turn == ImageTurn.NONE) return this
+    val matrix = Matrix().apply {
+        postRotate(turn.degrees.toFloat())
+        if (turn.mirrored) postScale(-1f, 1f)
+    }
     return Bitmap.createBitmap(this, 0, 0, width, height, matrix, true)
 }
 
@@ -41,12 +42,16 @@ fun decodePhoto(resolver: ContentResolver, uri: Uri, maxSide: Int = 1280): Bitma
             decoder.setTargetSampleSize(sampleSize(info.size.width, info.size.height, maxSide))
         }
     }
-    // Android 8: BitmapFactory leaves the EXIF orientation unapplied (photos from the camera may show on their side).
+    // Android 8: BitmapFactory leaves the EXIF orientation unapplied, so it is read and applied here.
     val bounds = BitmapFactory.Options().apply { inJustDecodeBounds = true }
     resolver.openInputStream(uri)?.use { BitmapFactory.decodeStream(it, null, bounds) }
     val options = BitmapFactory.Options().apply { inSampleSize = sampleSize(bounds.outWidth, bounds.outHeight, maxSide) }
     val bitmap = resolver.openInputStream(uri)?.use { BitmapFactory.decodeStream(it, null, options) }
-    return bitmap ?: throw IOException("$uri is not an image this device can decode")
+        ?: throw IOException("$uri is not an image this device can decode")
+    val orientation = resolver.openInputStream(uri)?.use {
+        ExifInterface(it).getAttributeInt(ExifInterface.TAG_ORIENTATION, ExifInterface.ORIENTATION_NORMAL)
+    } ?: ExifInterface.ORIENTATION_NORMAL
+    return bitmap.turned(exifTurn(orientation))
 }
 
 /** The power-of-two subsampling that keeps the longer side at least [maxSide]. */

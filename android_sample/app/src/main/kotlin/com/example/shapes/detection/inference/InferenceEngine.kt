@@ -95,7 +95,8 @@ class InferenceEngine private constructor(
                 if (!compatibility.isDelegateSupportedOnThisDevice) throw UnsupportedOperationException("this device's GPU is not supported")
                 GpuDelegate(compatibility.bestOptionsForThisDevice)
             }
-            // NNAPI came with Android 8.1 and is deprecated from Android 15, where it may run on the CPU anyway.
+            // NNAPI came with Android 8.1 and is deprecated from Android 15 (labelled so in the settings); it stays
+            // because on Android 8.1 to 14 it is the Interpreter API's only way to an NPU or DSP for int8 models.
             Backend.NNAPI -> if (Build.VERSION.SDK_INT < Build.VERSION_CODES.O_MR1) {
                 throw UnsupportedOperationException("NNAPI needs Android 8.1")
             } else {
