@@ -210,9 +210,11 @@ def detection_postprocess_signature(num_classes: int, max_detections: int = 10, 
     return " ".join(['name: "TFLite_Detection_PostProcess"'] + [f'attr {{ key: "{k}" value {{ {t}: {v} }} }}' for k, t, v in attrs])
 
 
-def ssd_saved_model(folder: Path, num_classes: int = 3, max_detections: int = 10) -> Path:
+def ssd_saved_model(folder: Path, num_classes: int = 3, max_detections: int = 10, scalar_outputs: bool = False) -> Path:
     """A tiny SSD: conv features on a 4x4 grid, 4 anchors per cell (64 in all), box encodings and
-    sigmoid class scores (background first), ending in TFLite_Detection_PostProcess."""
+    sigmoid class scores (background first), ending in TFLite_Detection_PostProcess. With
+    `scalar_outputs` the op's placeholder returns scalars, as some exporters' do: the .tflite then
+    declares the four outputs with shape []."""
     import tensorflow as tf
 
     grid = (np.arange(4) + 0.5) / 4
@@ -238,6 +240,8 @@ def ssd_saved_model(folder: Path, num_classes: int = 3, max_detections: int = 10
         @tf.function(experimental_implements=detection_postprocess_signature(num_classes, max_detections))
         def postprocess(self, boxes, scores, anchors):
             # Placeholder body: the converter replaces this function with the custom op.
+            if scalar_outputs:
+                return tf.zeros([]), tf.zeros([]), tf.zeros([]), tf.zeros([])
             return (tf.zeros([1, max_detections, 4]), tf.zeros([1, max_detections]),
                     tf.zeros([1, max_detections]), tf.zeros([1]))
 

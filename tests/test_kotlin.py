@@ -4,7 +4,8 @@ Projects are rendered for classification, detection (an SSD ending in TFLite_Det
 whose outputs come back scrambled, and a raw SSD .tflite without the op, decoded + NMS in Kotlin
 with its anchors) and segmentation, each as float32 and as int8 with uint8 IO, plus the other
 output forms (probabilities with a gray input, a label map, a foreground probability), with
-golden vectors from LiteRT and the Python reference. All projects compile in one kotlinc run
+golden vectors from LiteRT and the Python reference (and an SSD whose op outputs the .tflite
+declares with shape [], sized from the op's options). All projects compile in one kotlinc run
 (each in its own package), then each project's GoldenTest runs in its own JVM with its own
 golden resources. Resize modes, channel orders and label offsets vary across cases.
 """
@@ -62,6 +63,8 @@ CASES = {
     # TFLite_Detection_PostProcess, outputs in scrambled order; background label row (offset 1)
     "detection-float32": Case("detection", "ssd", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     "detection-int8": Case("detection", "ssd", True, "letterbox", "bgr", SHAPES, label_offset=1, max_results=6, score_threshold=0.3),
+    # the op's outputs declared with shape [] (its placeholder returned scalars): shapes from the op's options
+    "detection-scalar-float32": Case("detection", "ssd_scalar", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     # raw SSD .tflite (no op): box encodings + class scores decoded and NMS'd in Kotlin, anchors as a resource
     "raw-detection-float32": Case("detection", "raw_ssd", False, "center-crop", "rgb", COLOURS, max_results=10, ssd=RAW_DEFAULT),
     "raw-detection-int8": Case("detection", "raw_ssd", True, "letterbox", "rgb", ("???", *COLOURS), label_offset=1, max_results=25, ssd=RAW_STRICT),
@@ -173,6 +176,7 @@ def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) 
     sources = {
         "mobilenet": mobilenet[1], "ssd": ssd_model, "segmenter": segmenter[1],
         "raw_ssd": models.raw_ssd_saved_model(folder / "raw_ssd"),  # converted without --ssd-anchors: a raw .tflite
+        "ssd_scalar": models.ssd_saved_model(folder / "ssd_scalar", scalar_outputs=True),
         "gray": _gray_classifier(folder / "gray.keras"), "labelmap": _label_map(segmenter[0], folder / "labelmap"),
         "foreground": _foreground_segmenter(folder / "foreground.keras"),
     }
@@ -399,3 +403,14 @@ def test_processing_templates_import_no_android():
         if re.search(r"\bandroid\.", line.split("//")[0])  # code, not a comment
     ]
     assert offending == []
+
+
+def test_detection_outputs_without_a_declared_shape_get_the_ops(built):
+    """The scalar-placeholder SSD really declares its four outputs as []: ModelSpec.kt sizes them from the
+    op's max_detections (its golden test above then reads all ten boxes instead of overrunning a 4-byte buffer)."""
+    from tflgen.tflite_info import read_model
+
+    info = read_model(built.models["detection-scalar-float32"].read_bytes(), "ssd_scalar")
+    assert [o.shape for o in info.outputs] == [()] * 4
+    spec_kt = next(built.projects["detection-scalar-float32"].rglob("ModelSpec.kt")).read_text()
+    assert sorted(re.findall(r"shape = intArrayOf\(([\d, ]*)\)", spec_kt)) == ["1", "1, 10", "1, 10", "1, 10, 4"]

@@ -277,7 +277,11 @@ def resolve_output_roles(info: ModelInfo, task: Task) -> tuple[tuple[OutputSpec,
                 "export the detector so that the op's boxes, classes, scores and count are the model's outputs",
             )
         by_output = {outputs[p].origin_output: p for p in detection}
-        specs = tuple(sorted((spec(by_output[k], role) for k, role in enumerate(DETECTION_OUTPUT_ROLES)), key=lambda s: s.index))
+        specs = tuple(sorted(
+            (replace(spec(by_output[k], role), shape=detection_output_shape(role, outputs[by_output[k]].shape, info.detection))
+             for k, role in enumerate(DETECTION_OUTPUT_ROLES)),
+            key=lambda s: s.index,
+        ))
         return specs, int(info.detection.get("num_classes", 0))
     if task is Task.CLASSIFICATION:
         if len(outputs) != 1 or len(outputs[0].shape) != 2 or outputs[0].shape[0] != 1:
@@ -296,6 +300,21 @@ def resolve_output_roles(info: ModelInfo, task: Task) -> tuple[tuple[OutputSpec,
         f"--task segmentation: expected [1, H, W, C] scores or a [1, H, W] integer label map, the model has: {found}",
         "pick the task the outputs fit",
     )
+
+
+def detection_output_shape(role: Role, declared: tuple[int, ...], options: dict[str, Any]) -> tuple[int, ...]:
+    """The shape of one of TFLite_Detection_PostProcess's outputs. Exporters whose placeholder for the op
+    returns scalars leave the .tflite declaring them as [] (the interpreter resizes them when it runs):
+    then the op's own options decide, as its kernel does (max_detections x max_classes_per_detection)."""
+    if declared:
+        return declared
+    if "max_detections" not in options:
+        raise SourceError(
+            f"the {DETECTION_POSTPROCESS_OP} outputs have no shape and the op has no max_detections option",
+            "export the detector with the op's attributes (max_detections, max_classes_per_detection)",
+        )
+    detections = int(options["max_detections"]) * int(options.get("max_classes_per_detection", 1))
+    return {Role.BOXES: (1, detections, 4), Role.COUNT: (1,)}.get(role, (1, detections))
 
 
 def _raw_detection_roles(info: ModelInfo) -> tuple[tuple[OutputSpec, ...], int]:
