@@ -82,9 +82,10 @@ def sqnr_db(actual: np.ndarray, expected: np.ndarray) -> float:
 
 
 
-def convert_or_fail(source: Path, out: Path, images: Path, int8: bool, calibration_count: int = 16) -> Path:
-    """Convert with the CLI as float32, or int8 with uint8 IO calibrated on `images` ([-1, 1] inputs)."""
-    args: list[object] = ["convert", source, "-o", out]
+def convert_or_fail(source: Path, out: Path, images: Path, int8: bool, calibration_count: int = 16, flags: tuple[str, ...] = ()) -> Path:
+    """Convert with the CLI as float32, or int8 with uint8 IO calibrated on `images` ([-1, 1] inputs);
+    `flags` go along (a TF1 graph's --inputs/--outputs/--input-shape)."""
+    args: list[object] = ["convert", source, "-o", out, *flags]
     if int8:
         args += ["-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", calibration_count,
                  "--mean", "127.5", "--std", "127.5"]

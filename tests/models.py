@@ -333,3 +333,64 @@ def raw_ssd_frozen_graph(path: Path, num_classes: int = 4) -> Path:
             frozen = v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), ["scores", "boxes"])
     path.write_bytes(frozen.SerializeToString())
     return path
+
+
+EXPORT_INPUT = "normalized_input_image_tensor"
+EXPORT_OUTPUTS = "TFLite_Detection_PostProcess,TFLite_Detection_PostProcess:1,TFLite_Detection_PostProcess:2,TFLite_Detection_PostProcess:3"
+
+
+def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detections: int = 10, attrs: dict | None = None,
+                     drop: tuple[str, ...] = ()) -> Path:
+    """A replica of the TF Object Detection API's `export_tflite_ssd_graph.py` output (tflite_graph.pb):
+    input `normalized_input_image_tensor` [1, size, size, 3] float in [-1, 1], raw outputs
+    `raw_outputs/box_encodings` [1, N, 4] and `raw_outputs/class_predictions` [1, N, classes + 1]
+    (sigmoid scores, background first), constant `anchors` [N, 4], and a `TFLite_Detection_PostProcess`
+    node inside the GraphDef with the exporter's attributes (`attrs` overrides them, `drop` leaves some
+    out). TensorFlow has no kernel for that node. Small random weights: the checks are structural."""
+    import tensorflow as tf
+    from tensorflow.core.framework import attr_value_pb2, tensor_shape_pb2, types_pb2
+
+    v1 = tf.compat.v1
+    cells = 4
+    grid = (np.arange(cells) + 0.5) / cells
+    anchors = np.array([[y, x, s, s] for y in grid for x in grid for s in (0.25, 0.5)], np.float32)
+    count = len(anchors)
+    rng = np.random.default_rng(5)
+    graph = tf.Graph()
+    with graph.as_default():
+        image = v1.placeholder(tf.float32, [1, size, size, 3], name=EXPORT_INPUT)
+        w = tf.constant(rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32))
+        features = tf.nn.avg_pool2d(tf.nn.relu6(tf.nn.conv2d(image, w, 2, "SAME")), size // 2 // cells, size // 2 // cells, "VALID")
+        box_w = tf.constant(rng.normal(0, 0.3, (8, 2 * 4)).astype(np.float32))
+        cls_w = tf.constant(rng.normal(0, 1.0, (8, 2 * (num_classes + 1))).astype(np.float32))
+        boxes = tf.reshape(tf.einsum("bhwc,cd->bhwd", features, box_w), [1, count, 4])
+        scores = tf.sigmoid(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, cls_w), [1, count, num_classes + 1]))
+        tf.identity(boxes, name="raw_outputs/box_encodings")
+        tf.identity(scores, name="raw_outputs/class_predictions")
+        tf.constant(anchors, name="anchors")
+    graph_def = graph.as_graph_def()
+    node = graph_def.node.add()
+    node.op = node.name = "TFLite_Detection_PostProcess"
+    node.input.extend(["raw_outputs/box_encodings", "raw_outputs/class_predictions", "anchors"])
+    values = {"max_detections": max_detections, "max_classes_per_detection": 1, "detections_per_class": 100, "use_regular_nms": False,
+              "nms_score_threshold": 1e-8, "nms_iou_threshold": 0.6, "num_classes": num_classes,
+              "y_scale": 10.0, "x_scale": 10.0, "h_scale": 5.0, "w_scale": 5.0, **(attrs or {})}
+    for key, value in values.items():
+        if key in drop:
+            continue
+        if isinstance(value, bool):
+            node.attr[key].CopyFrom(attr_value_pb2.AttrValue(b=value))
+        elif isinstance(value, int):
+            node.attr[key].CopyFrom(attr_value_pb2.AttrValue(i=value))
+        else:
+            node.attr[key].CopyFrom(attr_value_pb2.AttrValue(f=value))
+    node.attr["_output_quantized"].CopyFrom(attr_value_pb2.AttrValue(b=True))
+    node.attr["_support_output_type_float_in_quantized_op"].CopyFrom(attr_value_pb2.AttrValue(b=True))
+    node.attr["_output_types"].list.type.extend([types_pb2.DT_FLOAT] * 4)
+    shapes = ([1, max_detections, 4], [1, max_detections], [1, max_detections], [1])
+    node.attr["_output_shapes"].list.shape.extend(
+        tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in s]) for s in shapes
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(graph_def.SerializeToString())
+    return path

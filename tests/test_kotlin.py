@@ -5,7 +5,8 @@ whose outputs come back scrambled, and a raw SSD .tflite without the op, decoded
 with its anchors) and segmentation, each as float32 and as int8 with uint8 IO, plus the other
 output forms (probabilities with a gray input, a label map, a foreground probability), with
 golden vectors from LiteRT and the Python reference (and an SSD whose op outputs the .tflite
-declares with shape [], sized from the op's options). All projects compile in one kotlinc run
+declares with shape [], sized from the op's options, and the Object Detection API's TF1 export
+graph with the op's node inside, converted with the seed's own arguments). All projects compile in one kotlinc run
 (each in its own package), then each project's GoldenTest runs in its own JVM with its own
 golden resources. Resize modes, channel orders and label offsets vary across cases.
 """
@@ -48,6 +49,7 @@ class Case:
     max_results: int = 5
     score_threshold: float = 0.0
     ssd: dict | None = None  # a raw SSD decoded in Kotlin: its SsdParams settings (anchors: models.ssd_grid_anchors)
+    flags: tuple[str, ...] = ()  # for convert: a TF1 graph's --inputs/--outputs/--input-shape
 
     @property
     def package(self) -> str:
@@ -63,6 +65,11 @@ CASES = {
     # TFLite_Detection_PostProcess, outputs in scrambled order; background label row (offset 1)
     "detection-float32": Case("detection", "ssd", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     "detection-int8": Case("detection", "ssd", True, "letterbox", "bgr", SHAPES, label_offset=1, max_results=6, score_threshold=0.3),
+    # the Object Detection API's TF1 export graph (tflite_graph.pb with the op's node), converted with the seed's arguments
+    "detection-export-int8": Case("detection", "od_export", True, "stretch", "rgb", SHAPES, label_offset=1, max_results=10,
+                                  flags=("--inputs", "normalized_input_image_tensor", "--outputs",
+                                         "TFLite_Detection_PostProcess,TFLite_Detection_PostProcess:1,TFLite_Detection_PostProcess:2,"
+                                         "TFLite_Detection_PostProcess:3", "--input-shape", "1,64,64,3")),
     # the op's outputs declared with shape [] (its placeholder returned scalars): shapes from the op's options
     "detection-scalar-float32": Case("detection", "ssd_scalar", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     # raw SSD .tflite (no op): box encodings + class scores decoded and NMS'd in Kotlin, anchors as a resource
@@ -128,8 +135,8 @@ class Built:
     models: dict[str, Path]
 
 
-def _convert(source: Path, out: Path, images: Path, int8: bool) -> Path:
-    return convert_or_fail(source, out, images, int8, calibration_count=12)
+def _convert(source: Path, out: Path, images: Path, int8: bool, flags: tuple[str, ...] = ()) -> Path:
+    return convert_or_fail(source, out, images, int8, calibration_count=12, flags=flags)
 
 
 def _anchors(case: Case) -> np.ndarray | None:
@@ -177,6 +184,7 @@ def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) 
         "mobilenet": mobilenet[1], "ssd": ssd_model, "segmenter": segmenter[1],
         "raw_ssd": models.raw_ssd_saved_model(folder / "raw_ssd"),  # converted without --ssd-anchors: a raw .tflite
         "ssd_scalar": models.ssd_saved_model(folder / "ssd_scalar", scalar_outputs=True),
+        "od_export": models.ssd_export_graph(folder / "od_export" / "tflite_graph.pb"),
         "gray": _gray_classifier(folder / "gray.keras"), "labelmap": _label_map(segmenter[0], folder / "labelmap"),
         "foreground": _foreground_segmenter(folder / "foreground.keras"),
     }
@@ -186,7 +194,7 @@ def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) 
     for name, case in CASES.items():
         key = (case.source, case.int8)
         if key not in converted:
-            converted[key] = _convert(sources[case.source], folder / f"{name}.tflite", images, case.int8)
+            converted[key] = _convert(sources[case.source], folder / f"{name}.tflite", images, case.int8, case.flags)
         models[name] = converted[key]
         projects[name] = _render(name, case, converted[key], images, folder / "projects" / name)
     kotlin = sorted(p for project in projects.values() for p in (project / "processing" / "src").rglob("*.kt"))

@@ -179,11 +179,7 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     ssd_params = _ssd_params(options.ssd) if options.ssd else None  # bad anchors fail before loading
     flags = GraphFlags(options.inputs, options.outputs, options.input_shape)
     reporter.info(f"Loading {options.source}")
-    source = open_source(options.source, flags, reporter)
-    if ssd_params is not None:
-        from tflgen.ssd import wrap_with_postprocess
-
-        source = wrap_with_postprocess(source, ssd_params, reporter)
+    source = with_postprocess(open_source(options.source, flags, reporter), ssd_params, reporter)
     if source.kind is SourceKind.TFLITE and request.recipe is not Recipe.FLOAT32:
         raise OptionError(
             f"{options.source} is already a .tflite; --quantize {request.recipe.value} needs the TensorFlow source",
@@ -275,6 +271,23 @@ def _keep_accuracy(
     if options.report is not None:
         verified(content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
     return conversion, kept
+
+
+def with_postprocess(source: SourceModel, ssd_params: SsdParams | None, reporter: Reporter) -> SourceModel:
+    """The source to convert: with TFLite_Detection_PostProcess appended for --ssd-anchors, or for a TF1
+    export graph's own post-process node (TensorFlow runs the graph up to it; see sources.ExportedPostprocess)."""
+    from tflgen.ssd import ANCHORS_OPTION, params_from_export, wrap_with_postprocess
+
+    if source.exported_postprocess is not None:
+        if ssd_params is not None:
+            raise OptionError(
+                f"{ANCHORS_OPTION} with {source.path}: the graph has its own {source.exported_postprocess.node} node",
+                f"drop {ANCHORS_OPTION}: tflgen takes the anchors and settings from the node",
+            )
+        ssd_params = params_from_export(source.exported_postprocess, source.path)
+        reporter.info(f"{source.path}: {source.exported_postprocess.node} kept from the graph "
+                      f"({ssd_params.anchor_count} anchors, max {ssd_params.max_detections} detections)")
+    return source if ssd_params is None else wrap_with_postprocess(source, ssd_params, reporter)
 
 
 def _ssd_params(options: SsdOptions) -> SsdParams:
@@ -537,7 +550,7 @@ def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, optio
         anchors = detection_anchors(model_content)
         if anchors is None:
             raise OptionError("the .tflite's detection op has no constant anchors", "verify it against a float32 .tflite of the same model")
-        from tflgen.ssd import SsdParams, resolve_raw_outputs
+        from tflgen.ssd import SsdParams, source_raw_outputs
         from tflgen.reference import ssd_postprocess
         from tflgen.tflite_info import read_model
 
@@ -547,13 +560,17 @@ def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, optio
             max_detections=int(settings["max_detections"]), score_threshold=float(settings["nms_score_threshold"]),
             iou_threshold=float(settings["nms_iou_threshold"]),
         )
-        box_index, score_index, num_classes = resolve_raw_outputs(source.outputs, params.anchor_count)
+        box_index, score_index, num_classes = source_raw_outputs(source, params.anchor_count)
 
         def detect(image: np.ndarray, score_threshold: float):  # noqa: ANN202
             raw = source_outputs(image)
             return detection_result(ssd_postprocess(raw[box_index], raw[score_index], anchors, params, num_classes), score_threshold), None
 
-        return _SourceReference("the source's raw outputs through the numpy TFLite_Detection_PostProcess", detect)
+        exported = source.exported_postprocess
+        kind = ("the source's raw outputs through the numpy TFLite_Detection_PostProcess" if exported is None else
+                f"the graph in TensorFlow up to its {exported.node} node, then tflgen's numpy TFLite_Detection_PostProcess "
+                f"with the {exported.node} node's attributes and anchors")
+        return _SourceReference(kind, detect)
 
     if len(source.outputs) != 1 or tuple(source.outputs[0].shape) != spec.outputs[0].shape:
         shapes = ", ".join(str(list(o.shape)) for o in source.outputs)
@@ -597,11 +614,8 @@ def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         check_report_dir(options.report)
     ssd_params = _ssd_params(options.ssd) if options.ssd else None
     reporter.info(f"Loading {options.source}")
-    source = open_source(options.source, GraphFlags(options.inputs, options.outputs, options.input_shape), reporter)
-    if ssd_params is not None:
-        from tflgen.ssd import wrap_with_postprocess
-
-        source = wrap_with_postprocess(source, ssd_params, reporter)
+    source = with_postprocess(open_source(options.source, GraphFlags(options.inputs, options.outputs, options.input_shape), reporter),
+                              ssd_params, reporter)
     _, _, channels = image_layout(source.input.shape)
     normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "--quantize auto")
     calibration_dir = options.calibration or options.images

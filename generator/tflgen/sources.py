@@ -48,6 +48,23 @@ class TensorSig:
     dtype: str  # numpy dtype name
 
 
+@dataclass(frozen=True, eq=False)
+class ExportedPostprocess:
+    """A TF1 export graph's own TFLite_Detection_PostProcess node (the TF Object Detection API's
+    export_tflite_ssd_graph.py writes one). TensorFlow has no kernel for it, so the source stops
+    at the node's inputs (box encodings, class scores) and this keeps what the node said: its
+    attributes and its constant anchors, from which the op is appended again (tflgen.ssd)."""
+
+    node: str
+    attrs: dict[str, Any]
+    anchors: np.ndarray
+
+
+# What a TFLite_Detection_PostProcess node must say; export_tflite_ssd_graph.py writes all of them.
+POSTPROCESS_ATTRS = ("max_detections", "max_classes_per_detection", "nms_score_threshold", "nms_iou_threshold", "num_classes",
+                     "y_scale", "x_scale", "h_scale", "w_scale")
+
+
 @dataclass(frozen=True)
 class SourceModel:
     kind: SourceKind
@@ -60,6 +77,7 @@ class SourceModel:
     has_detection_postprocess: bool  # ends in TFLite_Detection_PostProcess (its outputs stay float)
     function: Any = field(repr=False, compare=False)  # ConcreteFunction at the fixed shape, None for .tflite
     keepalive: Any = field(repr=False, compare=False)  # what the function's graph refers to
+    exported_postprocess: ExportedPostprocess | None = field(default=None, repr=False, compare=False)
 
     def predict(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
         """Reference inference on one input batch, outputs in the source's own order."""
@@ -274,6 +292,11 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
     v1 = tf.compat.v1
     _require_graph_flags(path, flags, graph_def)
     _check_nodes_exist(path, graph_def, flags)
+    postprocess = _postprocess_node(path, graph_def, flags.outputs)
+    if postprocess is not None:
+        return _up_to_postprocess(tf, kind, path, graph_def, flags, size, loader, postprocess)
+    # Only what the outputs need is imported (an export graph may hold ops TensorFlow can't run).
+    graph_def = v1.graph_util.extract_sub_graph(graph_def, [_node_name(n) for n in flags.outputs])
     if len(flags.inputs) != 1:
         raise OptionError(f"--inputs names {len(flags.inputs)} tensors", "tflgen handles image models with one input")
     input_node = next(n for n in graph_def.node if n.name == _node_name(flags.inputs[0]))
@@ -304,6 +327,61 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
     return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, False, function, wrapped)
 
 
+def _postprocess_node(path: Path, graph_def: Any, outputs: tuple[str, ...]) -> Any:
+    """The TFLite_Detection_PostProcess node the --outputs name (any of its four outputs), or None."""
+    nodes = {n.name: n for n in graph_def.node}
+    named = [nodes[_node_name(o)] for o in outputs]
+    ops = {n.name for n in named if n.op == DETECTION_POSTPROCESS_OP}
+    if not ops:
+        return None
+    if len(ops) > 1 or any(n.op != DETECTION_POSTPROCESS_OP for n in named):
+        raise OptionError(
+            f"--outputs {','.join(outputs)}: mixes {DETECTION_POSTPROCESS_OP} outputs with other tensors",
+            f"name only the op's outputs: --outputs {_postprocess_outputs(sorted(ops)[0])}",
+        )
+    return nodes[ops.pop()]
+
+
+def _postprocess_outputs(node: str) -> str:
+    return ",".join([node] + [f"{node}:{i}" for i in (1, 2, 3)])
+
+
+def _up_to_postprocess(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags: GraphFlags, size: int, loader: str, node: Any) -> SourceModel:
+    """The graph up to the post-process node's inputs (raw box encodings and class scores), with the
+    node's attributes and anchors kept for appending the op again (it has no TensorFlow kernel)."""
+    from dataclasses import replace
+
+    attrs = {key: _attr_scalar(value) for key, value in node.attr.items() if not key.startswith("_")}
+    missing = [key for key in POSTPROCESS_ATTRS if attrs.get(key) is None]
+    inputs = [name for name in node.input if not name.startswith("^")]
+    if missing or len(inputs) != 3:
+        lacks = f"lacks the attribute(s) {', '.join(missing)}" if missing else f"has {len(inputs)} inputs, not 3 (box encodings, class scores, anchors)"
+        raise SourceError(
+            f"{path}: the {DETECTION_POSTPROCESS_OP} node {node.name!r} {lacks}",
+            "export the graph with the Object Detection API's export_tflite_ssd_graph.py, which writes the whole node",
+        )
+    boxes, scores, anchors = inputs
+    raw = _from_graph_def(tf, kind, path, graph_def, replace(flags, outputs=(boxes, scores)), size, f"{loader} up to its {node.name} node")
+    return replace(raw, exported_postprocess=ExportedPostprocess(node.name, attrs, _constant(tf, path, graph_def, anchors)))
+
+
+def _attr_scalar(value: Any) -> Any:
+    """An AttrValue's int, float, bool or string; None for lists, shapes and types."""
+    which = value.WhichOneof("value")
+    return {"i": value.i, "f": value.f, "b": value.b, "s": value.s.decode("utf-8", "replace")}.get(which) if which in ("i", "f", "b", "s") else None
+
+
+def _constant(tf: Any, path: Path, graph_def: Any, tensor: str) -> np.ndarray:
+    """The value of a tensor that depends on no input (an export graph's anchors)."""
+    v1 = tf.compat.v1
+    sub = v1.graph_util.extract_sub_graph(graph_def, [_node_name(tensor)])
+    if any(n.op == "Placeholder" for n in sub.node):
+        raise SourceError(f"{path}: the anchors {tensor!r} depend on the input", "export the graph with constant anchors (export_tflite_ssd_graph.py does)")
+    with tf.Graph().as_default() as graph, v1.Session(graph=graph) as session:
+        (value,) = v1.import_graph_def(sub, return_elements=[_tensor_name(tensor)], name="")
+        return np.asarray(session.run(value))
+
+
 def _require_graph_flags(path: Path, flags: GraphFlags, graph_def: Any) -> None:
     if flags.inputs and flags.outputs:
         return
@@ -316,6 +394,9 @@ def _require_graph_flags(path: Path, flags: GraphFlags, graph_def: Any) -> None:
         candidates = f" (placeholders: {', '.join(placeholders[:5]) or 'none'}; unconsumed nodes: {', '.join(sinks[:5]) or 'none'})"
         if placeholders and sinks:
             example = f"--inputs {placeholders[0]} --outputs {','.join(sinks[:4])}"
+        postprocess = [n.name for n in graph_def.node if n.op == DETECTION_POSTPROCESS_OP]
+        if placeholders and postprocess:  # an Object Detection API export graph: the seed's own arguments
+            example = f"--inputs {placeholders[0]} --outputs {_postprocess_outputs(postprocess[0])} --input-shape 1,H,W,3"
     missing = " and ".join(o for o, v in (("--inputs", flags.inputs), ("--outputs", flags.outputs)) if not v)
     raise OptionError(
         f"{path}: a TF1 graph needs {missing}{candidates}",

@@ -26,9 +26,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from tflgen.console import Reporter, import_tensorflow
-from tflgen.errors import OptionError, first_line
+from tflgen.errors import OptionError, SourceError, first_line
 from tflgen.recipes import DETECTION_POSTPROCESS_OP
-from tflgen.sources import SourceKind, SourceModel, TensorSig
+from tflgen.sources import ExportedPostprocess, SourceKind, SourceModel, TensorSig
 
 # The options a CLI exposes for these settings: error messages name them.
 ANCHORS_OPTION = "--ssd-anchors"
@@ -227,6 +227,24 @@ def resolve_raw_outputs(outputs: tuple[TensorSig, ...], anchor_count: int) -> tu
     return boxes, scores, outputs[scores].shape[2] - 1
 
 
+def source_raw_outputs(source: SourceModel, anchor_count: int) -> tuple[int, int, int]:
+    """(box encodings index, class scores index, num_classes) of a TF source's raw outputs. An export
+    graph's post-process node names them itself (its first two inputs, in that order); other
+    sources' are told apart by shape (`resolve_raw_outputs`)."""
+    exported = source.exported_postprocess
+    if exported is None:
+        return resolve_raw_outputs(source.outputs, anchor_count)
+    check_anchor_count(anchor_count, source.outputs[0].shape[1])
+    num_classes = source.outputs[1].shape[2] - 1
+    if int(exported.attrs["num_classes"]) != num_classes:
+        raise SourceError(
+            f"{source.path}: the {DETECTION_POSTPROCESS_OP} node says num_classes {exported.attrs['num_classes']}, but its class scores "
+            f"have {num_classes + 1} columns (background first)",
+            "export the graph again: the node's num_classes must be the scores' columns minus the background",
+        )
+    return 0, 1, num_classes
+
+
 def implements_signature(params: SsdParams, num_classes: int) -> str:
     """The `experimental_implements` text (a NameAttrList) the converter turns into the custom op.
 
@@ -244,6 +262,32 @@ def implements_signature(params: SsdParams, num_classes: int) -> str:
     ]
     parts = [f'attr {{ key: "{key}" value {{ {kind}: {value} }} }}' for key, kind, value in attrs]
     return " ".join([f'name: "{DETECTION_POSTPROCESS_OP}"', *parts])
+
+
+def params_from_export(exported: ExportedPostprocess, where: Path) -> SsdParams:
+    """The op's settings as an export graph's own node gives them (see sources.ExportedPostprocess)."""
+    attrs = exported.attrs
+    context = f"{where}: the {DETECTION_POSTPROCESS_OP} node {exported.node!r}"
+    if int(attrs["max_classes_per_detection"]) != 1:
+        raise SourceError(
+            f"{context} has max_classes_per_detection {attrs['max_classes_per_detection']}",
+            "tflgen's reference and app read one class per box: export with max_classes_per_detection 1 (the exporter's default)",
+        )
+    regular = bool(attrs.get("use_regular_nms", False))
+    per_class = int(attrs.get("detections_per_class", KERNEL_DETECTIONS_PER_CLASS))
+    if regular and per_class != KERNEL_DETECTIONS_PER_CLASS:
+        raise SourceError(
+            f"{context} asks regular NMS with detections_per_class {per_class}, which the TFLite converter does not pass on",
+            f"export with detections_per_class {KERNEL_DETECTIONS_PER_CLASS} (the kernel's value), or use_regular_nms false",
+        )
+    try:
+        return SsdParams(
+            anchors=exported.anchors, scales=tuple(float(attrs[k]) for k in ("y_scale", "x_scale", "h_scale", "w_scale")),
+            max_detections=int(attrs["max_detections"]), score_threshold=float(attrs["nms_score_threshold"]),
+            iou_threshold=float(attrs["nms_iou_threshold"]), use_regular_nms=regular,
+        )  # detections_per_class: only regular NMS reads it, and then it is the kernel's
+    except OptionError as exc:  # the checks name the CLI options; here the node said it
+        raise SourceError(f"{context}: {exc.message}", "export the graph again with valid post-processing settings") from None
 
 
 def wrap_with_postprocess(source: SourceModel, params: SsdParams, reporter: Reporter) -> SourceModel:
@@ -272,7 +316,7 @@ def wrap_with_postprocess(source: SourceModel, params: SsdParams, reporter: Repo
             f"{DETECTIONS_PER_CLASS_OPTION} {params.detections_per_class}: the TFLite converter does not pass it to {DETECTION_POSTPROCESS_OP}",
             f"drop {DETECTIONS_PER_CLASS_OPTION}; the op always keeps up to {KERNEL_DETECTIONS_PER_CLASS} per class (regular NMS only)",
         )
-    box_index, score_index, num_classes = resolve_raw_outputs(source.outputs, params.anchor_count)
+    box_index, score_index, num_classes = source_raw_outputs(source, params.anchor_count)
     tf = import_tensorflow(reporter)
     with reporter.quiet_native():
         function, keepalive = _trace_wrapper(tf, source, params, box_index, score_index, num_classes)

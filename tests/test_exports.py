@@ -1,0 +1,134 @@
+"""The seeds' export paths: TF1 export graphs from the Object Detection API's export_tflite_ssd_graph.py,
+which hold a TFLite_Detection_PostProcess node TensorFlow can't run, converted with the seed's own
+arguments; compared with TensorFlow's own converter run the seed's way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import models
+from helpers import run_cli, tflite_io
+from test_cli_errors import assert_bad_input
+
+SEED_FLAGS = ("--inputs", models.EXPORT_INPUT, "--outputs", models.EXPORT_OUTPUTS, "--input-shape", "1,64,64,3")
+NORM = ("--mean", "127.5", "--std", "127.5")
+
+
+@pytest.fixture(scope="module")
+def export_graph(work: Path) -> Path:
+    return models.ssd_export_graph(work / "od_export" / "tflite_graph.pb")
+
+
+def _seed_conversion(pb: Path) -> bytes:
+    """What the seed ran: tflite_convert --graph_def_file ... --allow_custom_ops, through the TF1 converter API."""
+    import tensorflow as tf
+
+    converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(
+        str(pb), [models.EXPORT_INPUT], models.EXPORT_OUTPUTS.split(","), input_shapes={models.EXPORT_INPUT: [1, 64, 64, 3]},
+    )
+    converter.allow_custom_ops = True
+    return converter.convert()
+
+
+def _detections(content: bytes, batch: np.ndarray) -> dict[str, np.ndarray]:
+    """The op's four outputs by the op's own output index (the .tflite lists them in another order)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from tflgen.tflite_info import read_model
+
+    info = read_model(content, "model")
+    interpreter = Interpreter(model_content=content)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch)
+    interpreter.invoke()
+    names = ("boxes", "classes", "scores", "count")
+    by_name = {d["name"]: interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()}
+    return {names[o.origin_output]: by_name[o.name] for o in info.outputs}
+
+
+def test_export_graph_converts_with_the_seeds_arguments_as_tensorflows_converter_does(export_graph, tmp_path):
+    out = tmp_path / "detect.tflite"
+    result = run_cli("convert", export_graph, "-o", out, *SEED_FLAGS)
+    assert result.code == 0, result.err
+    assert "TFLite_Detection_PostProcess kept from the graph (32 anchors, max 10 detections)" in " ".join(result.err.split())
+    batch = np.random.default_rng(3).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
+    ours, theirs = _detections(out.read_bytes(), batch), _detections(_seed_conversion(export_graph), batch)
+    assert {k: v.shape for k, v in ours.items()} == {"boxes": (1, 10, 4), "classes": (1, 10), "scores": (1, 10), "count": (1,)}
+    for name in ours:
+        np.testing.assert_allclose(ours[name], theirs[name], atol=1e-5, err_msg=name)
+    assert int(ours["count"][0]) == 10  # the random scores fill every slot: the comparison covers all of them
+
+
+@pytest.mark.parametrize("recipe, io_type", [("float16", None), ("dynamic", None), ("int8", "float32"), ("int8", "uint8"), ("int8", "int8")])
+def test_export_graph_converts_with_every_recipe(export_graph, images, tmp_path, recipe, io_type):
+    out = tmp_path / "detect.tflite"
+    args = ["convert", export_graph, "-o", out, *SEED_FLAGS, "-q", recipe]
+    if recipe == "int8":
+        args += ["--io-type", io_type, "--calibration", images, "--calibration-count", "8", *NORM]
+    result = run_cli(*args)
+    assert result.code == 0, result.err
+    inp, outs = tflite_io(out)
+    assert inp["dtype"] == np.dtype(io_type or "float32")
+    assert [o["dtype"] for o in outs] == [np.float32] * 4  # the op's outputs stay float
+    assert "TFLite_Detection_PostProcess" in run_cli("inspect", out).out
+
+
+def test_export_graph_verifies_against_tensorflow_and_the_numpy_op(export_graph, images, tmp_path):
+    model = tmp_path / "detect.tflite"
+    assert run_cli("convert", export_graph, "-o", model, *SEED_FLAGS, "-q", "int8", "--io-type", "uint8", "--calibration", images,
+                   "--calibration-count", "8", *NORM).code == 0
+    result = run_cli("verify", export_graph, model, *SEED_FLAGS, "--images", images, "--count", "8", "--report", tmp_path / "report",
+                     *NORM, "--threads", "1")
+    assert result.code in (0, 1), result.err
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["task"] == "detection"
+    assert "TensorFlow" in report["reference"] and "numpy TFLite_Detection_PostProcess" in report["reference"]
+    assert "TFLite_Detection_PostProcess node" in report["reference"]
+
+
+def test_export_graph_makes_an_app(export_graph, images, tmp_path):
+    labels = tmp_path / "labels.txt"
+    labels.write_text("???\ncircle\nsquare\nstar\n")  # the OD API label map's background row first
+    out = tmp_path / "Detector"
+    result = run_cli("app", export_graph, "--out", out, *SEED_FLAGS, "-q", "int8", "--io-type", "uint8", "--calibration", images,
+                     "--calibration-count", "8", *NORM, "--labels", labels, "--label-offset", "1")
+    assert result.code == 0, result.err
+    spec = (out / "processing/src/main/kotlin/com/example/tflgen/processing/ModelSpec.kt").read_text()
+    assert "Role.BOXES" in spec and "intArrayOf(1, 10, 4)" in spec and "offset = 1," in spec
+    assert len((out / "processing/src/test/resources/golden/cases.txt").read_text().split()) == 3
+
+
+def test_export_graph_without_outputs_names_the_seeds_arguments(export_graph):
+    result = run_cli("convert", export_graph, "-o", export_graph.parent / "x.tflite")
+    assert_bad_input(result, "--outputs", "needs --inputs and --outputs")
+    assert models.EXPORT_OUTPUTS in result.err and "--inputs normalized_input_image_tensor" in result.err
+
+
+def test_export_graph_node_without_its_attributes_is_refused(work, tmp_path):
+    pb = models.ssd_export_graph(tmp_path / "partial.pb", drop=("num_classes", "y_scale"))
+    result = run_cli("convert", pb, "-o", tmp_path / "x.tflite", *SEED_FLAGS)
+    assert_bad_input(result, str(pb), "lacks the attribute(s) num_classes, y_scale")
+    assert not (tmp_path / "x.tflite").exists()
+
+
+def test_export_graph_outputs_mixed_with_other_tensors_are_refused(export_graph, tmp_path):
+    result = run_cli("convert", export_graph, "-o", tmp_path / "x.tflite", "--inputs", models.EXPORT_INPUT,
+                     "--outputs", "TFLite_Detection_PostProcess,raw_outputs/box_encodings", "--input-shape", "1,64,64,3")
+    assert_bad_input(result, "--outputs", "mixes TFLite_Detection_PostProcess outputs with other tensors")
+
+
+def test_export_graph_with_anchors_given_again_is_refused(export_graph, tmp_path):
+    anchors = tmp_path / "anchors.npy"
+    np.save(anchors, np.full((32, 4), 0.5, np.float32))
+    result = run_cli("convert", export_graph, "-o", tmp_path / "x.tflite", *SEED_FLAGS, "--ssd-anchors", anchors)
+    assert_bad_input(result, "--ssd-anchors", "has its own TFLite_Detection_PostProcess node")
+
+
+def test_export_graph_whose_node_miscounts_the_classes_is_refused(tmp_path):
+    pb = models.ssd_export_graph(tmp_path / "wrong.pb", attrs={"num_classes": 5})
+    result = run_cli("convert", pb, "-o", tmp_path / "x.tflite", *SEED_FLAGS)
+    assert_bad_input(result, str(pb), "says num_classes 5, but its class scores have 4 columns")
