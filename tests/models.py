@@ -340,13 +340,15 @@ EXPORT_OUTPUTS = "TFLite_Detection_PostProcess,TFLite_Detection_PostProcess:1,TF
 
 
 def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detections: int = 10, attrs: dict | None = None,
-                     drop: tuple[str, ...] = ()) -> Path:
+                     drop: tuple[str, ...] = (), quantization_aware: bool = False) -> Path:
     """A replica of the TF Object Detection API's `export_tflite_ssd_graph.py` output (tflite_graph.pb):
     input `normalized_input_image_tensor` [1, size, size, 3] float in [-1, 1], raw outputs
     `raw_outputs/box_encodings` [1, N, 4] and `raw_outputs/class_predictions` [1, N, classes + 1]
     (sigmoid scores, background first), constant `anchors` [N, 4], and a `TFLite_Detection_PostProcess`
     node inside the GraphDef with the exporter's attributes (`attrs` overrides them, `drop` leaves some
-    out). TensorFlow has no kernel for that node. Small random weights: the checks are structural."""
+    out). TensorFlow has no kernel for that node. Small random weights: the checks are structural.
+    `quantization_aware`: FakeQuant nodes on the weights and activations, as quantization-aware
+    training leaves them (the input has none: tflite_convert's --mean_values/--std_dev_values set it)."""
     import tensorflow as tf
     from tensorflow.core.framework import attr_value_pb2, tensor_shape_pb2, types_pb2
 
@@ -358,13 +360,15 @@ def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detec
     rng = np.random.default_rng(5)
     graph = tf.Graph()
     with graph.as_default():
+        fq = _fake_quant if quantization_aware else (lambda x, low, high: x)
         image = v1.placeholder(tf.float32, [1, size, size, 3], name=EXPORT_INPUT)
-        w = tf.constant(rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32))
-        features = tf.nn.avg_pool2d(tf.nn.relu6(tf.nn.conv2d(image, w, 2, "SAME")), size // 2 // cells, size // 2 // cells, "VALID")
-        box_w = tf.constant(rng.normal(0, 0.3, (8, 2 * 4)).astype(np.float32))
-        cls_w = tf.constant(rng.normal(0, 1.0, (8, 2 * (num_classes + 1))).astype(np.float32))
-        boxes = tf.reshape(tf.einsum("bhwc,cd->bhwd", features, box_w), [1, count, 4])
-        scores = tf.sigmoid(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, cls_w), [1, count, num_classes + 1]))
+        w = fq(tf.constant(rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32)), -1.0, 1.0)
+        features = tf.nn.avg_pool2d(fq(tf.nn.relu6(tf.nn.conv2d(image, w, 2, "SAME")), 0.0, 6.0), size // 2 // cells, size // 2 // cells, "VALID")
+        features = fq(features, 0.0, 6.0)
+        box_w = fq(tf.constant(rng.normal(0, 0.3, (8, 2 * 4)).astype(np.float32)), -1.0, 1.0)
+        cls_w = fq(tf.constant(rng.normal(0, 1.0, (8, 2 * (num_classes + 1))).astype(np.float32)), -3.0, 3.0)
+        boxes = fq(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, box_w), [1, count, 4]), -8.0, 8.0)
+        scores = fq(tf.sigmoid(fq(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, cls_w), [1, count, num_classes + 1]), -16.0, 16.0)), 0.0, 1.0)
         tf.identity(boxes, name="raw_outputs/box_encodings")
         tf.identity(scores, name="raw_outputs/class_predictions")
         tf.constant(anchors, name="anchors")
@@ -393,4 +397,34 @@ def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detec
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(graph_def.SerializeToString())
+    return path
+
+
+def _fake_quant(x, low: float, high: float):  # noqa: ANN001, ANN202
+    """What quantization-aware training leaves behind: a FakeQuantWithMinMaxVars with the learned range."""
+    import tensorflow as tf
+
+    return tf.quantization.fake_quant_with_min_max_vars(x, tf.constant(low), tf.constant(high))
+
+
+def qat_classifier_graph(path: Path, input_range: bool = False, gap: bool = False) -> Path:
+    """A TF1 frozen classifier trained quantization-aware: FakeQuant on weights and activations
+    (`input_range`: on the input too; `gap`: one activation left without). Input `input` [1, 32, 32, 3],
+    output `probs`."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    rng = np.random.default_rng(9)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(tf.float32, [1, 32, 32, 3], name="input")
+        if input_range:
+            x = _fake_quant(x, -1.0, 1.0)
+        w = _fake_quant(tf.constant(rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32)), -1.0, 1.0)
+        y = tf.nn.relu6(tf.nn.conv2d(x, w, 2, "SAME"))
+        y = tf.reduce_mean(y if gap else _fake_quant(y, 0.0, 6.0), [1, 2])
+        w2 = _fake_quant(tf.constant(rng.normal(0, 0.3, (8, 5)).astype(np.float32)), -1.0, 1.0)
+        tf.nn.softmax(_fake_quant(tf.matmul(y, w2), -4.0, 4.0), name="probs")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(graph.as_graph_def().SerializeToString())
     return path

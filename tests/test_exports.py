@@ -132,3 +132,86 @@ def test_export_graph_whose_node_miscounts_the_classes_is_refused(tmp_path):
     pb = models.ssd_export_graph(tmp_path / "wrong.pb", attrs={"num_classes": 5})
     result = run_cli("convert", pb, "-o", tmp_path / "x.tflite", *SEED_FLAGS)
     assert_bad_input(result, str(pb), "says num_classes 5, but its class scores have 4 columns")
+
+
+# ---------------------------------------------------------------- quantization-aware graphs (FakeQuant)
+
+
+@pytest.fixture(scope="module")
+def qat_graphs(work: Path) -> dict[str, Path]:
+    folder = work / "qat"
+    return {
+        "plain": models.qat_classifier_graph(folder / "qat.pb"),
+        "input": models.qat_classifier_graph(folder / "qat_input.pb", input_range=True),
+        "gap": models.qat_classifier_graph(folder / "qat_gap.pb", gap=True),
+    }
+
+
+QAT_FLAGS = ("--inputs", "input", "--outputs", "probs")
+
+
+def test_quantization_aware_graph_converts_to_int8_from_its_learned_ranges(qat_graphs, images, tmp_path):
+    """The seed's --inference_type=QUANTIZED_UINT8 --mean_values=128 --std_dev_values=128: no calibration data,
+    the input's quantization from --mean/--std, and verify against the FakeQuant graph run in TensorFlow."""
+    out = tmp_path / "qat.tflite"
+    result = run_cli("convert", qat_graphs["plain"], "-o", out, *QAT_FLAGS, "-q", "int8", "--io-type", "uint8", "--mean", "128", "--std", "128")
+    assert result.code == 0, result.err
+    assert "ranges learned in training (quantization-aware)" in result.out
+    from tflgen.tflite_info import read_model
+
+    info = read_model(out.read_bytes(), "qat")
+    (inp,) = info.inputs
+    assert (inp.dtype, inp.zero_point) == ("uint8", 128) and inp.scale == pytest.approx(1 / 128)
+    assert info.outputs[0].dtype == "uint8" and info.float_ops == () and info.integer_activations
+    verified = run_cli("verify", qat_graphs["plain"], out, *QAT_FLAGS, "--images", images, "--count", "12", "--mean", "128", "--std", "128",
+                       "--report", tmp_path / "report", "--threads", "1")
+    assert verified.code in (0, 1), verified.err
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["headline"]["agreement"] >= 0.8  # top-1 against the FakeQuant graph in TensorFlow
+
+
+def test_quantization_aware_input_range_comes_from_the_graph_when_it_has_one(qat_graphs, tmp_path):
+    out = tmp_path / "qat.tflite"
+    result = run_cli("convert", qat_graphs["input"], "-o", out, *QAT_FLAGS, "-q", "int8", "--io-type", "uint8", "--mean", "127.5", "--std", "127.5")
+    assert result.code == 0, result.err
+    inp, _ = tflite_io(out)
+    scale, zero_point = inp["quantization"]
+    assert zero_point == 128 and scale == pytest.approx(2 / 255)  # the input FakeQuant's -1..1
+
+
+def test_quantization_aware_graph_with_an_unranged_tensor_names_it(qat_graphs, images, tmp_path):
+    out = tmp_path / "gap.tflite"
+    result = run_cli("convert", qat_graphs["gap"], "-o", out, *QAT_FLAGS, "-q", "int8", "--io-type", "uint8", *NORM)
+    assert_bad_input(result, "no learned range", "Relu6", out=out)
+    assert "--calibration" in result.err
+    calibrated = run_cli("convert", qat_graphs["gap"], "-o", out, *QAT_FLAGS, "-q", "int8", "--io-type", "uint8", *NORM,
+                         "--calibration", images, "--calibration-count", "8")
+    assert calibrated.code == 0, calibrated.err
+
+
+def test_quantization_aware_input_needs_one_mean_and_std(qat_graphs, tmp_path):
+    result = run_cli("convert", qat_graphs["plain"], "-o", tmp_path / "x.tflite", *QAT_FLAGS, "-q", "int8", "--io-type", "uint8",
+                     "--mean", "120,127,130", "--std", "128")
+    assert_bad_input(result, "needs one --mean and one --std", out=tmp_path / "x.tflite")
+
+
+def test_a_graph_without_fake_quant_still_needs_calibration_before_loading(export_graph, tmp_path):
+    result = run_cli("convert", export_graph, "-o", tmp_path / "x.tflite", *SEED_FLAGS, "-q", "int8", *NORM)
+    assert_bad_input(result, "needs calibration images", out=tmp_path / "x.tflite")
+    assert "Loading" not in result.err  # refused before the model loads
+
+
+def test_quantization_aware_ssd_export_makes_an_int8_app_without_calibration(work, images, tmp_path):
+    """The seed's quantized SSD: a QAT export graph with the op's node, uint8 input from --mean/--std 128."""
+    pb = models.ssd_export_graph(work / "qat_export" / "tflite_graph.pb", quantization_aware=True)
+    out = tmp_path / "Detector"
+    result = run_cli("app", pb, "--out", out, *SEED_FLAGS, "-q", "int8", "--io-type", "uint8", "--mean", "128", "--std", "128",
+                     "--images", images)
+    assert result.code == 0, result.err
+    from tflgen.tflite_info import read_model
+
+    info = read_model((out / "app/src/main/ml/model.tflite").read_bytes(), "model")
+    assert info.inputs[0].dtype == "uint8" and info.inputs[0].scale == pytest.approx(1 / 128) and info.inputs[0].zero_point == 128
+    assert "TFLite_Detection_PostProcess" in info.custom_ops and info.float_ops == ()
+    recorded = (out / "tflgen.toml").read_text()
+    assert 'quantize = "int8"' in recorded and "\ncalibration = " not in recorded

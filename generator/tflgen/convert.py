@@ -28,17 +28,27 @@ class ConversionRequest:
 
 
 @dataclass(frozen=True)
+class LearnedRanges:
+    """int8 from a quantization-aware graph: its FakeQuant nodes' ranges, no calibration; `input_range`
+    (float min, max) is given a FakeQuant in front when the graph's input has none of its own."""
+
+    input_range: tuple[float, float] | None
+    ORIGIN = "ranges learned in training (quantization-aware)"
+
+
+@dataclass(frozen=True)
 class Conversion:
     content: bytes
     info: ModelInfo
     notes: tuple[str, ...]  # facts worth telling (e.g. SSD outputs stay float)
 
 
-def convert(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter) -> Conversion:
+def convert(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter,
+            learned: LearnedRanges | None = None) -> Conversion:
     if source.kind is SourceKind.TFLITE:
         content = source.path.read_bytes()
     else:
-        content = _run_converter(source, request, calibration, reporter)
+        content = _run_converter(source, request, calibration, reporter, learned)
     info = read_model(content, "converted model")
     if source.has_detection_postprocess and DETECTION_POSTPROCESS_OP not in info.custom_ops:
         # The converter can drop the composite silently; the .tflite would return its placeholder zeros.
@@ -46,11 +56,12 @@ def convert(source: SourceModel, request: ConversionRequest, calibration: Calibr
             f"the source's {DETECTION_POSTPROCESS_OP} function did not become the custom op; the .tflite would return zeros",
             "check the experimental_implements attributes of the post-processing function; rerun with --verbose for the converter's warnings",
         )
-    return Conversion(content, info, check_result(info, request))
+    return Conversion(content, info, check_result(info, request, learned_ranges=learned is not None))
 
 
-def _run_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter) -> bytes:
-    converter = make_converter(source, request, calibration, reporter)
+def _run_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter,
+                   learned: LearnedRanges | None = None) -> bytes:
+    converter = make_converter(source, request, calibration, reporter, learned)
     try:
         with reporter.quiet_native():
             if calibration is None or request.recipe is not Recipe.INT8:
@@ -76,10 +87,14 @@ def io_dtypes(source: SourceModel, request: ConversionRequest, tf):  # noqa: ANN
     return dtypes[request.io_type], tf.float32 if source.has_detection_postprocess else dtypes[request.io_type]
 
 
-def make_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter):  # noqa: ANN201
+def make_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter,  # noqa: ANN201
+                   learned: LearnedRanges | None = None):
     """A TFLiteConverter set up for the recipe (the caller sets the representative dataset)."""
     tf = import_tensorflow(reporter)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([source.function], source.keepalive)
+    function = source.function
+    if learned is not None and learned.input_range is not None:
+        function = _with_input_range(tf, source, learned.input_range)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function], source.keepalive)
     ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if request.integer_only else tf.lite.OpsSet.TFLITE_BUILTINS]
     if request.select_tf_ops:
         ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
@@ -90,11 +105,23 @@ def make_converter(source: SourceModel, request: ConversionRequest, calibration:
     elif request.recipe is Recipe.DYNAMIC:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     elif request.recipe is Recipe.INT8:
-        if calibration is None:
+        if calibration is None and learned is None:
             raise ConversionError("int8 needs calibration data", "pass --calibration DIR")
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.inference_input_type, converter.inference_output_type = io_dtypes(source, request, tf)
     return converter
+
+
+def _with_input_range(tf, source: SourceModel, input_range: tuple[float, float]):  # noqa: ANN001, ANN202
+    """The source with a FakeQuant of `input_range` on its input: the range its int8 input gets."""
+    inner = source.function
+    low, high = input_range
+
+    def quantized_input(image):  # noqa: ANN001, ANN202
+        return inner(tf.quantization.fake_quant_with_min_max_args(image, min=low, max=high, num_bits=8))
+
+    spec = tf.TensorSpec(source.input.shape, tf.as_dtype(source.input.dtype), name=source.input.name)
+    return tf.function(quantized_input).get_concrete_function(spec)
 
 
 _UNSUPPORTED_OP = re.compile(r"'(?:tf|tfl)\.(\w+)' op is neither a custom op nor a flex op")
@@ -131,7 +158,8 @@ def explain_converter_error(text: str, select_tf_ops: bool) -> ConversionError:
     return ConversionError(f"the TFLite converter failed: {first[:300]}", "rerun with --verbose to see the converter's log")
 
 
-def check_result(info: ModelInfo, request: ConversionRequest, kept_float_by: str = "--allow-float-fallback") -> tuple[str, ...]:
+def check_result(info: ModelInfo, request: ConversionRequest, kept_float_by: str = "--allow-float-fallback",
+                 learned_ranges: bool = False) -> tuple[str, ...]:
     """Compare the real IO dtypes and float ops with the request; return notes worth telling.
     `kept_float_by`: the option that accepts float ops (the note names it)."""
     notes = []
@@ -157,6 +185,12 @@ def check_result(info: ModelInfo, request: ConversionRequest, kept_float_by: str
     if any(op.startswith("Flex") for op, _ in info.op_counts):
         notes.append("the model uses Flex (select TF) ops: the app needs the Flex delegate (tensorflow-lite-select-tf-ops), which adds megabytes")
     float_ops = [f"{op}×{n}" for op, n in info.float_ops] if request.recipe is Recipe.INT8 else []
+    if (wrong or float_ops) and not request.allow_float_fallback and learned_ranges:
+        unranged = ", ".join(info.float_tensors[:8]) or ", ".join(float_ops + wrong)
+        raise ConversionError(
+            f"the quantization-aware graph has no learned range (no FakeQuant) for: {unranged}",
+            "pass --calibration DIR to calibrate what training left unranged, or --allow-float-fallback to keep it in float",
+        )
     if (wrong or float_ops) and not request.allow_float_fallback:
         parts = wrong + ([f"ops left in float: {', '.join(float_ops)}"] if float_ops else [])
         hint = (

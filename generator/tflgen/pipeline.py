@@ -116,9 +116,10 @@ def pick_candidate(candidates: list[Candidate], max_drop: float) -> tuple[Candid
     return chosen, "; ".join(why)
 
 
-def resolve_request(options: ConvertOptions) -> ConversionRequest:
+def resolve_request(options: ConvertOptions, reporter: Reporter) -> ConversionRequest:
     """Check the recipe options against each other, before anything is loaded."""
     from tflgen.convert import ConversionRequest
+    from tflgen.sources import peek_quantization_aware
 
     recipe = options.recipe
     io_type = options.io_type
@@ -138,7 +139,8 @@ def resolve_request(options: ConvertOptions) -> ConversionRequest:
         raise OptionError(f"--io-type {io_type.value} applies only to --quantize int8", "drop --io-type, or add --quantize int8")
     if options.calibration_count < 1:
         raise OptionError(f"--calibration-count {options.calibration_count} must be at least 1", "100 to 500 representative images is typical")
-    if recipe is Recipe.INT8 and options.calibration is None and not options.allow_random_calibration:
+    if (recipe is Recipe.INT8 and options.calibration is None and not options.allow_random_calibration
+            and not peek_quantization_aware(options.source, reporter)):  # quantization-aware graphs carry their ranges
         raise CalibrationError(
             "--quantize int8 needs calibration images (--calibration DIR)",
             "pass a folder of ~100 images like the ones the app will see; --allow-random-calibration runs without, but accuracy is then unknown",
@@ -166,14 +168,14 @@ def _check_keep_accuracy(options: ConvertOptions, recipe: Recipe, integer_only: 
 
 def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     from tflgen.calibration import image_layout, load_calibration, random_calibration
-    from tflgen.convert import convert
+    from tflgen.convert import LearnedRanges, convert
     from tflgen.outputs import check_output_file, write_file_atomic
     from tflgen.sources import GraphFlags, SourceKind, open_source
 
     check_output_file(options.output, options.force)
     if options.recipe is Recipe.AUTO:
         return _convert_auto(options, reporter)
-    request = resolve_request(options)
+    request = resolve_request(options, reporter)
     if options.calibration is not None and request.recipe is not Recipe.INT8:
         reporter.warn(f"--calibration is used only by int8; ignored for {request.recipe.value}")
     ssd_params = _ssd_params(options.ssd) if options.ssd else None  # bad anchors fail before loading
@@ -188,12 +190,15 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
 
     normalization = None
     calibration = None
+    learned = None  # the ranges a quantization-aware graph learned in training, and its input's range
     if request.recipe is Recipe.INT8:
         _, _, channels = image_layout(source.input.shape)
         normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "int8 calibration")
         dtype = np.dtype(source.input.dtype)
         if options.calibration is not None:
             calibration = load_calibration(options.calibration, options.calibration_count, source.input.shape, dtype, normalization, reporter, options.color, options.resize)
+        elif source.quantization_aware and not options.allow_random_calibration:
+            learned = LearnedRanges(None if source.input_range_learned else input_range(normalization, options))
         else:
             calibration = random_calibration(options.calibration_count, source.input.shape, dtype, normalization)
             reporter.alarm(
@@ -204,13 +209,26 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         _, _, channels = image_layout(source.input.shape)
         normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "the input")
 
-    conversion = convert(source, request, calibration, reporter)
+    conversion = convert(source, request, calibration, reporter, learned)
     kept_float = None
     if options.keep_accuracy is not None:
         conversion, kept_float = _keep_accuracy(options, source, request, calibration, conversion, reporter)
     if conversion is not None:
         write_file_atomic(options.output, conversion.content)
-    return ConvertResult(options, source, request, conversion, normalization, calibration.origin if calibration else None, kept_float=kept_float)
+    origin = calibration.origin if calibration else LearnedRanges.ORIGIN if learned else None
+    return ConvertResult(options, source, request, conversion, normalization, origin, kept_float=kept_float)
+
+
+def input_range(normalization: Normalization | None, options: ConvertOptions) -> tuple[float, float]:
+    """The float range pixels 0..255 normalize to: the input range of a quantization-aware graph whose
+    input has no FakeQuant (what tflite_convert's --mean_values/--std_dev_values set)."""
+    if normalization is None or len(set(normalization.mean)) > 1 or len(set(normalization.std)) > 1:
+        raise OptionError(
+            "a quantization-aware graph whose input has no learned range needs one --mean and one --std",
+            "they set the input's quantization as tflite_convert's --mean_values/--std_dev_values did, e.g. --mean 127.5 --std 127.5",
+        )
+    mean, std = normalization.mean[0], normalization.std[0]
+    return (0.0 - mean) / std, (255.0 - mean) / std
 
 
 KEEP_ACCURACY_IMAGES = 1000  # of --images: softmax SQNR rests on a set's few near ties, so more images steady the search

@@ -78,6 +78,9 @@ class SourceModel:
     function: Any = field(repr=False, compare=False)  # ConcreteFunction at the fixed shape, None for .tflite
     keepalive: Any = field(repr=False, compare=False)  # what the function's graph refers to
     exported_postprocess: ExportedPostprocess | None = field(default=None, repr=False, compare=False)
+    # Quantization-aware training left FakeQuant nodes with learned ranges: int8 needs no calibration.
+    quantization_aware: bool = False
+    input_range_learned: bool = False  # a FakeQuant reads the input itself (else --mean/--std give its range)
 
     def predict(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
         """Reference inference on one input batch, outputs in the source's own order."""
@@ -90,6 +93,39 @@ class SourceModel:
 
         # flattened like `outputs` (a signature returns a dict: its values in sorted-key order)
         return tuple(t.numpy() for t in tf.nest.flatten(self.function(tf.constant(batch))))
+
+
+FAKE_QUANT_OPS = frozenset({"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxArgs", "FakeQuantWithMinMaxVarsPerChannel"})
+
+
+def fake_quant_nodes(graph_def: Any, input_node: str | None = None) -> tuple[bool, bool]:
+    """(whether the graph holds FakeQuant nodes, whether one of them reads `input_node` itself)."""
+    nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
+    fake = [n for n in nodes if n.op in FAKE_QUANT_OPS]
+    return bool(fake), any(n.input and _node_name(n.input[0]) == input_node for n in fake)
+
+
+def peek_quantization_aware(path: Path, reporter: Reporter) -> bool:
+    """Before loading anything: whether a TF1 graph or SavedModel holds FakeQuant nodes (its int8
+    ranges were learned in training). False for other sources and for anything unreadable (the
+    loader then says what is wrong)."""
+    try:
+        kind, target = detect_kind(path)
+    except SourceError:
+        return False
+    if kind not in (SourceKind.FROZEN_GRAPH, SourceKind.SAVED_MODEL):
+        return False
+    tf = import_tensorflow(reporter)
+    try:
+        if kind is SourceKind.FROZEN_GRAPH:
+            return fake_quant_nodes(_read_graph_def(tf, target))[0]
+        from tensorflow.core.protobuf import saved_model_pb2
+
+        saved = saved_model_pb2.SavedModel()
+        saved.ParseFromString((target / "saved_model.pb").read_bytes())
+        return any(fake_quant_nodes(meta.graph_def)[0] for meta in saved.meta_graphs)
+    except Exception:  # noqa: BLE001 (a peek: the real load reports problems)
+        return False
 
 
 def detect_kind(path: Path) -> tuple[SourceKind, Path]:
@@ -324,7 +360,9 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
         raise SourceError(f"{path}: cannot import the graph: {first_line(exc)}", "check --inputs/--outputs/--input-shape against the graph") from exc
     params = _graph_parameter_count(tf, graph_def)
     outputs = tuple(TensorSig(n, _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for n, t in zip(output_names, function.outputs))
-    return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, False, function, wrapped)
+    aware, input_learned = fake_quant_nodes(graph_def, input_name)
+    return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, False, function, wrapped,
+                       quantization_aware=aware, input_range_learned=input_learned)
 
 
 def _postprocess_node(path: Path, graph_def: Any, outputs: tuple[str, ...]) -> Any:
@@ -427,9 +465,11 @@ def _traced(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, i
     outputs = tuple(
         TensorSig(t.name.split(":")[0], _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for t in concrete.outputs
     )
+    graph_def = concrete.graph.as_graph_def()
+    aware, input_learned = fake_quant_nodes(graph_def, safe_name)
     return SourceModel(
         kind, path, loader, TensorSig(safe_name, shape, np.dtype(dtype.as_numpy_dtype).name), outputs, params, size,
-        _implements_detection_postprocess(concrete.graph.as_graph_def()), concrete, keepalive,
+        _implements_detection_postprocess(graph_def), concrete, keepalive, quantization_aware=aware, input_range_learned=input_learned,
     )
 
 

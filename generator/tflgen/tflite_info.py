@@ -60,6 +60,7 @@ class ModelInfo:
     parameter_count: int
     metadata_names: tuple[str, ...]
     detection_options: tuple[tuple[str, Any], ...]  # TFLite_Detection_PostProcess custom options, sorted
+    float_tensors: tuple[str, ...] = ()  # the tensors the float_ops write
 
     @property
     def detection(self) -> dict[str, Any]:
@@ -146,6 +147,7 @@ def _read(content: bytes) -> ModelInfo:
     detection_options: dict[str, Any] = {}
     op_counter: Counter[str] = Counter()
     float_counter: Counter[str] = Counter()
+    float_tensors: list[str] = []  # what the float ops write (in an int8 model: tensors without a range)
     custom: set[str] = set()
     for i in range(graph.OperatorsLength()):
         op = graph.Operators(i)
@@ -166,6 +168,7 @@ def _read(content: bytes) -> ModelInfo:
             index >= 0 and dtypes[index] == "float32" for index in outputs
         ):
             float_counter[name] += 1
+            float_tensors.extend((tensors[index].Name() or b"").decode() for index in outputs if index >= 0)
     integer = any(dtypes[i] in INTEGER_DTYPES and not constant[i] for i in range(len(tensors)))
 
     def origin(index: int) -> tuple[str | None, int | None]:
@@ -209,6 +212,7 @@ def _read(content: bytes) -> ModelInfo:
         parameter_count=params,
         metadata_names=metadata,
         detection_options=tuple(sorted((k, v) for k, v in detection_options.items())),
+        float_tensors=tuple(float_tensors) if integer else (),
     )
 
 
