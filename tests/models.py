@@ -428,3 +428,38 @@ def qat_classifier_graph(path: Path, input_range: bool = False, gap: bool = Fals
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(graph.as_graph_def().SerializeToString())
     return path
+
+
+DEEPLAB_CUT = ("--inputs", "sub_7", "--outputs", "ResizeBilinear_2")
+
+
+def deeplab_export_graph(path: Path, classes: int = 4, crop: int = 64, int32: bool = False) -> Path:
+    """A replica of DeepLab's export_model.py graph (frozen_inference_graph.pb): input `ImageTensor` uint8
+    [1, ?, ?, 3]; preprocessing in the graph (Cast to float, resize to the crop size, `sub_7` =
+    x / 127.5 - 1); a small network to logits at a quarter of the crop; `ResizeBilinear_2` back to the
+    crop (its size from the preprocessed tensor); a slice to the image's own size; `ArgMax` and
+    `SemanticPredictions` int64 (int32 with `int32`). Small random weights: the checks are structural."""
+    import tensorflow as tf
+
+    v1 = tf.compat.v1
+    rng = np.random.default_rng(4)
+    graph = tf.Graph()
+    with graph.as_default():
+        image = v1.placeholder(tf.uint8, [1, None, None, 3], name="ImageTensor")
+        x = v1.image.resize_bilinear(tf.cast(image, tf.float32), [crop, crop], align_corners=True)
+        x = tf.subtract(tf.multiply(x, 1 / 127.5), 1.0, name="sub_7")
+        w1 = tf.constant(rng.normal(0, 0.4, (3, 3, 3, 8)).astype(np.float32))
+        y = tf.nn.relu6(tf.nn.conv2d(x, w1, 2, "SAME", name="MobilenetV2/Conv/Conv2D"))
+        w2 = tf.constant(rng.normal(0, 0.4, (3, 3, 8, 8)).astype(np.float32))
+        y = tf.nn.relu6(tf.nn.conv2d(y, w2, 2, "SAME"))
+        w3 = tf.constant(rng.normal(0, 0.6, (1, 1, 8, classes)).astype(np.float32))
+        logits = tf.nn.bias_add(tf.nn.conv2d(y, w3, 1, "SAME"), tf.constant(rng.normal(0, 0.3, classes).astype(np.float32)),
+                                name="logits/semantic/BiasAdd")
+        up = v1.image.resize_bilinear(logits, tf.shape(x)[1:3], align_corners=True, name="ResizeBilinear_2")
+        size = tf.shape(image)[1:3]
+        up = tf.slice(up, [0, 0, 0, 0], tf.stack([1, tf.minimum(size[0], crop), tf.minimum(size[1], crop), classes]))
+        labels = tf.argmax(up, 3, name="ArgMax", output_type=tf.int32 if int32 else tf.int64)
+        tf.identity(labels, name="SemanticPredictions")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(graph.as_graph_def().SerializeToString())
+    return path

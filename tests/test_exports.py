@@ -215,3 +215,48 @@ def test_quantization_aware_ssd_export_makes_an_int8_app_without_calibration(wor
     assert "TFLite_Detection_PostProcess" in info.custom_ops and info.float_ops == ()
     recorded = (out / "tflgen.toml").read_text()
     assert 'quantize = "int8"' in recorded and "\ncalibration = " not in recorded
+
+
+# ---------------------------------------------------------------- DeepLab's export_model.py graph
+
+
+@pytest.fixture(scope="module")
+def deeplab(work: Path) -> Path:
+    return models.deeplab_export_graph(work / "deeplab" / "frozen_inference_graph.pb")
+
+
+WHOLE = ("--inputs", "ImageTensor", "--outputs", "SemanticPredictions", "--input-shape", "1,64,64,3")
+
+
+def test_deeplab_whole_graph_converts_as_float_with_its_uint8_input_and_int64_labels(deeplab, tmp_path):
+    out = tmp_path / "deeplab.tflite"
+    result = run_cli("convert", deeplab, "-o", out, *WHOLE)
+    assert result.code == 0, result.err
+    inp, outs = tflite_io(out)
+    assert inp["dtype"] == np.uint8 and [o["dtype"] for o in outs] == [np.int64]
+    assert list(outs[0]["shape"]) == [1, 64, 64]
+
+
+def test_deeplab_int8_names_what_it_cant_quantize_and_the_cut_that_works(deeplab, images, tmp_path):
+    """int8 of the whole graph is refused with the preprocessing and the ArgMax named, and a hint with the
+    cut tflgen found and the normalization it implies; that very hint then converts to int8 and makes an app."""
+    out = tmp_path / "deeplab.tflite"
+    result = run_cli("convert", deeplab, "-o", out, *WHOLE, "-q", "int8", "--calibration", images, "--calibration-count", "8")
+    assert_bad_input(result, "--quantize int8", "Cast", "ResizeBilinear", "int64", out=out)
+    hint = next(line for line in result.err.splitlines() if line.startswith("hint: "))
+    cut = "--inputs sub_7 --outputs ResizeBilinear_2 --input-shape 1,64,64,3 --mean 127.5 --std 127.5"
+    assert cut in hint
+    app = tmp_path / "Segmenter"
+    labels = tmp_path / "labels.txt"
+    labels.write_text("background\nred\ngreen\nblue\n")
+    made = run_cli("app", deeplab, "--out", app, *cut.split(), "-q", "int8", "--io-type", "uint8", "--calibration", images,
+                   "--calibration-count", "8", "--labels", labels)
+    assert made.code == 0, made.err
+    spec = (app / "processing/src/main/kotlin/com/example/tflgen/processing/ModelSpec.kt").read_text()
+    assert "Task.SEGMENTATION" in spec and "Role.MASK" in spec and "intArrayOf(1, 64, 64, 4)" in spec
+
+
+def test_deeplab_cut_at_a_name_that_does_not_exist_is_refused(deeplab, tmp_path):
+    result = run_cli("convert", deeplab, "-o", tmp_path / "x.tflite", "--inputs", "sub_8", "--outputs", "ResizeBilinear_2",
+                     "--input-shape", "1,64,64,3")
+    assert_bad_input(result, "--inputs", "sub_8", out=tmp_path / "x.tflite")

@@ -50,6 +50,7 @@ class Case:
     score_threshold: float = 0.0
     ssd: dict | None = None  # a raw SSD decoded in Kotlin: its SsdParams settings (anchors: models.ssd_grid_anchors)
     flags: tuple[str, ...] = ()  # for convert: a TF1 graph's --inputs/--outputs/--input-shape
+    normalized: bool = True  # False: the model takes raw pixels (no --mean/--std)
 
     @property
     def package(self) -> str:
@@ -79,6 +80,11 @@ CASES = {
     "segmentation-float32": Case("segmentation", "segmenter", False, "letterbox", "rgb", SEGMENTS),
     "segmentation-int8": Case("segmentation", "segmenter", True, "center-crop", "bgr", SEGMENTS),
     "segmentation-labelmap-float32": Case("segmentation", "labelmap", False, "stretch", "rgb", SEGMENTS),
+    # DeepLab's export_model.py graph: whole (uint8 pixels in, int64 ArgMax label map out), and cut where tflgen suggests for int8
+    "segmentation-deeplab-float32": Case("segmentation", "deeplab", False, "stretch", "rgb", SEGMENTS, normalized=False,
+                                         flags=("--inputs", "ImageTensor", "--outputs", "SemanticPredictions", "--input-shape", "1,64,64,3")),
+    "segmentation-deeplab-cut-int8": Case("segmentation", "deeplab", True, "stretch", "rgb", SEGMENTS,
+                                          flags=("--inputs", "sub_7", "--outputs", "ResizeBilinear_2", "--input-shape", "1,64,64,3")),
     "segmentation-foreground-int8": Case("segmentation", "foreground", True, "center-crop", "rgb", ()),
 }
 
@@ -151,7 +157,8 @@ def _spec(model: Path, case: Case):
     from tflgen.tflite_info import read_model
 
     options = SpecOptions(
-        task=Task(case.task), labels=case.labels, label_offset=case.label_offset, mean="127.5", std="127.5",
+        task=Task(case.task), labels=case.labels, label_offset=case.label_offset,
+        mean="127.5" if case.normalized else None, std="127.5" if case.normalized else None,
         color=ColorOrder(case.color), resize=ResizeMode(case.resize),
         ssd=None if case.ssd is None else SsdParams(_anchors(case), **case.ssd),
     )
@@ -185,6 +192,7 @@ def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) 
         "raw_ssd": models.raw_ssd_saved_model(folder / "raw_ssd"),  # converted without --ssd-anchors: a raw .tflite
         "ssd_scalar": models.ssd_saved_model(folder / "ssd_scalar", scalar_outputs=True),
         "od_export": models.ssd_export_graph(folder / "od_export" / "tflite_graph.pb"),
+        "deeplab": models.deeplab_export_graph(folder / "deeplab" / "frozen_inference_graph.pb"),
         "gray": _gray_classifier(folder / "gray.keras"), "labelmap": _label_map(segmenter[0], folder / "labelmap"),
         "foreground": _foreground_segmenter(folder / "foreground.keras"),
     }

@@ -191,6 +191,14 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     normalization = None
     calibration = None
     learned = None  # the ranges a quantization-aware graph learned in training, and its input's range
+    if request.recipe is Recipe.INT8 and source.preprocessing_cut is not None:
+        cut = source.preprocessing_cut
+        raise OptionError(
+            f"--quantize int8 with {options.source}: the graph takes {source.input.dtype} pixels and prepares them itself "
+            f"({', '.join(cut.preprocessing)}), and its labels come from ArgMax as {cut.argmax_dtype}: int8 can quantize neither",
+            f"convert the network between them, where tflgen found it: {cut.flags()} (what {cut.input} makes of pixels); "
+            "float32 and float16 convert the whole graph",
+        )
     if request.recipe is Recipe.INT8:
         _, _, channels = image_layout(source.input.shape)
         normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "int8 calibration")

@@ -66,6 +66,27 @@ POSTPROCESS_ATTRS = ("max_detections", "max_classes_per_detection", "nms_score_t
 
 
 @dataclass(frozen=True)
+class GraphCut:
+    """Where a TF1 graph that prepares raw pixels itself (DeepLab's export_model.py: uint8 in, Cast,
+    resize, x / 127.5 - 1, ..., ArgMax out) can be cut so that int8 gets a float network: `input`
+    is the normalized image the first layer reads, `output` the last float tensor before the ArgMax
+    that does not depend on the raw input again; `mean`/`std` are what `input` makes of pixels."""
+
+    input: str
+    output: str
+    input_shape: tuple[int, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    preprocessing: tuple[str, ...]  # the op types between the raw input and `input`
+    argmax_dtype: str
+
+    def flags(self) -> str:
+        mean, std = (",".join(f"{v:g}" for v in sorted(set(values), key=values.index)) for values in (self.mean, self.std))
+        return (f"--inputs {self.input} --outputs {self.output} --input-shape {','.join(map(str, self.input_shape))} "
+                f"--mean {mean} --std {std}")
+
+
+@dataclass(frozen=True)
 class SourceModel:
     kind: SourceKind
     path: Path
@@ -81,6 +102,7 @@ class SourceModel:
     # Quantization-aware training left FakeQuant nodes with learned ranges: int8 needs no calibration.
     quantization_aware: bool = False
     input_range_learned: bool = False  # a FakeQuant reads the input itself (else --mean/--std give its range)
+    preprocessing_cut: GraphCut | None = field(default=None, repr=False, compare=False)  # a TF1 graph fed raw pixels
 
     def predict(self, batch: np.ndarray) -> tuple[np.ndarray, ...]:
         """Reference inference on one input batch, outputs in the source's own order."""
@@ -361,8 +383,9 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
     params = _graph_parameter_count(tf, graph_def)
     outputs = tuple(TensorSig(n, _shape_tuple(t.shape), t.dtype.as_numpy_dtype.__name__) for n, t in zip(output_names, function.outputs))
     aware, input_learned = fake_quant_nodes(graph_def, input_name)
+    cut = _preprocessing_cut(tf, graph_def, input_name, dtype, shape) if dtype.is_integer else None
     return SourceModel(kind, path, loader, TensorSig(input_name, shape, dtype.name), outputs, params, size, False, function, wrapped,
-                       quantization_aware=aware, input_range_learned=input_learned)
+                       quantization_aware=aware, input_range_learned=input_learned, preprocessing_cut=cut)
 
 
 def _postprocess_node(path: Path, graph_def: Any, outputs: tuple[str, ...]) -> Any:
@@ -418,6 +441,78 @@ def _constant(tf: Any, path: Path, graph_def: Any, tensor: str) -> np.ndarray:
     with tf.Graph().as_default() as graph, v1.Session(graph=graph) as session:
         (value,) = v1.import_graph_def(sub, return_elements=[_tensor_name(tensor)], name="")
         return np.asarray(session.run(value))
+
+
+_NETWORK_OPS = frozenset({"Conv2D", "DepthwiseConv2dNative", "MatMul", "Conv3D"})
+_PASS_THROUGH = frozenset({"Slice", "StridedSlice", "ResizeBilinear", "ResizeNearestNeighbor", "ResizeBicubic", "Identity", "Squeeze"})
+
+
+def _preprocessing_cut(tf: Any, graph_def: Any, input_name: str, dtype: Any, shape: tuple[int, ...]) -> GraphCut | None:
+    """The GraphCut of a graph fed raw integer pixels that ends in ArgMax, or None (best effort: a graph
+    this does not understand simply gets no suggestion)."""
+    try:
+        nodes = {n.name: n for n in graph_def.node}
+        consumers: dict[str, list[Any]] = {}
+        for node in graph_def.node:
+            for name in node.input:
+                if not name.startswith("^"):
+                    consumers.setdefault(_node_name(name), []).append(node)
+        # The input side: the first network layer reached from the raw input reads the normalized image.
+        seen, frontier, steps, first = {input_name}, [input_name], [], None
+        while frontier and first is None:
+            following = []
+            for name in frontier:
+                for node in consumers.get(name, []):
+                    if node.name in seen or node.op == "Shape":
+                        continue
+                    seen.add(node.name)
+                    if node.op in _NETWORK_OPS:
+                        first = first or node
+                    else:
+                        steps.append(node.op)
+                        following.append(node.name)
+            frontier = following
+        argmax = next((n for n in graph_def.node if n.op == "ArgMax"), None)
+        if first is None or argmax is None:
+            return None
+        cut_in = first.input[0]
+
+        def reads_raw_input(name: str) -> bool:
+            stack, visited = [_node_name(name)], set()
+            while stack:
+                current = stack.pop()
+                if current == input_name:
+                    return True
+                if current in visited or current == _node_name(cut_in):
+                    continue
+                visited.add(current)
+                stack.extend(_node_name(i) for i in nodes[current].input if not i.startswith("^"))
+            return False
+
+        cut_out = argmax.input[0]
+        while reads_raw_input(cut_out) and nodes[_node_name(cut_out)].op in _PASS_THROUGH:
+            cut_out = nodes[_node_name(cut_out)].input[0]
+        if reads_raw_input(cut_out):
+            return None
+        mean, std, cut_shape = _implied_normalization(tf, graph_def, input_name, dtype, shape, cut_in)
+        return GraphCut(_node_name(cut_in), _node_name(cut_out), cut_shape, mean, std, tuple(dict.fromkeys(steps)),
+                        tf.as_dtype(argmax.attr["output_type"].type).name if "output_type" in argmax.attr else "int64")
+    except Exception:  # noqa: BLE001 (a suggestion only)
+        return None
+
+
+def _implied_normalization(tf: Any, graph_def: Any, input_name: str, dtype: Any, shape: tuple[int, ...], tensor: str) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...]]:
+    """What `tensor` makes of pixels: run black and white images through the graph's own preprocessing;
+    x = (pixel - mean) / std at the centre gives mean and std per channel."""
+    v1 = tf.compat.v1
+    with tf.Graph().as_default() as graph, v1.Session(graph=graph) as session:
+        placeholder = v1.placeholder(dtype, shape)
+        (value,) = v1.import_graph_def(graph_def, input_map={f"{input_name}:0": placeholder}, return_elements=[_tensor_name(tensor)], name="")
+        black, white = (session.run(value, {placeholder: np.full(shape, level, dtype.as_numpy_dtype)}) for level in (0, 255))
+    centre = tuple(d // 2 for d in black.shape[1:3])
+    low, high = black[0][centre].astype(np.float64), white[0][centre].astype(np.float64)
+    std = 255.0 / (high - low)
+    return tuple(float(v) for v in np.round(-low * std, 4)), tuple(float(v) for v in np.round(std, 4)), tuple(int(d) for d in black.shape)
 
 
 def _require_graph_flags(path: Path, flags: GraphFlags, graph_def: Any) -> None:
