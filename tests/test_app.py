@@ -24,6 +24,28 @@ def raw_ssd(tmp_path_factory):
     return models.raw_ssd_saved_model(folder / "raw_ssd"), folder
 
 
+def test_app_from_a_raw_ssd_whose_labels_say_it_has_no_background_column(raw_ssd, images, tmp_path):
+    """Six labels for six score columns: the appended op counts six classes (its label offset 0), and
+    the metadata and the app name all six."""
+    from tflgen.metadata import spec_from_model
+    from tflgen.tflite_info import read_model
+
+    source, folder = raw_ssd
+    labels = tmp_path / "labels.txt"
+    labels.write_text("teal\nred\ngreen\nblue\nyellow\npurple\n")
+    out = tmp_path / "NoBackground"
+    result = run_cli("app", source, "--out", out, "--images", images, *NORM, "--ssd-anchors", folder / "anchors.npy", "--labels", labels)
+    assert result.code == 0, result.err
+    model = (out / "app/src/main/ml/model.tflite").read_bytes()
+    assert read_model(model, "model").detection["num_classes"] == 6
+    assert spec_from_model(model).class_labels() == ("teal", "red", "green", "blue", "yellow", "purple")
+    wrong = tmp_path / "seven.txt"
+    wrong.write_text("teal\nred\ngreen\nblue\nyellow\npurple\npink\n")
+    refused = run_cli("app", source, "--out", tmp_path / "Seven", "--images", images, *NORM, "--ssd-anchors", folder / "anchors.npy",
+                      "--labels", wrong)
+    assert_bad_input(refused, "7 labels for class scores with 6 columns", out=tmp_path / "Seven")
+
+
 def test_app_from_a_raw_ssd_builds_a_project_whose_golden_tests_pass(raw_ssd, images, tmp_path):
     source, folder = raw_ssd
     out = tmp_path / "MyDetector"

@@ -75,6 +75,8 @@ CASES = {
     "detection-scalar-float32": Case("detection", "ssd_scalar", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     # raw SSD .tflite (no op): box encodings + class scores decoded and NMS'd in Kotlin, anchors as a resource
     "raw-detection-float32": Case("detection", "raw_ssd", False, "center-crop", "rgb", COLOURS, max_results=10, ssd=RAW_DEFAULT),
+    # the same raw outputs read as sigmoid scores with no background column: six labels for six columns
+    "raw-detection-nobg-float32": Case("detection", "raw_ssd", False, "stretch", "rgb", ("teal", *COLOURS), max_results=10, ssd=RAW_DEFAULT),
     "raw-detection-int8": Case("detection", "raw_ssd", True, "letterbox", "rgb", ("???", *COLOURS), label_offset=1, max_results=25, ssd=RAW_STRICT),
     # [1, H, W, C] scores; [1, H, W] label map (ArgMax in the model); [1, H, W, 1] foreground probability
     "segmentation-float32": Case("segmentation", "segmenter", False, "letterbox", "rgb", SEGMENTS),

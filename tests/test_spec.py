@@ -189,10 +189,30 @@ def test_raw_ssd_spec_with_anchors_and_its_toml_round_trip(tflites):
     assert "0.375" not in text  # an anchor centre: anchors are referenced by file, never inlined
     assert spec.to_dict()["ssd"] == {
         "anchor_count": 64, "anchors_file": ANCHORS_FILE, "scales": [10.0, 10.0, 5.0, 5.0],
-        "max_detections": 7, "score_threshold": 0.25, "iou_threshold": 0.6,
+        "max_detections": 7, "score_threshold": 0.25, "iou_threshold": 0.6, "background": True,
     }
     op_spec = _spec(tflites["ssd"])
     assert op_spec.ssd is None and "ssd" not in op_spec.to_dict() and spec_from_toml(spec_to_toml(op_spec)) == op_spec
+
+
+def test_raw_ssd_labels_decide_whether_the_first_score_column_is_the_background(tflites):
+    """Class scores [1, N, 6]: 6 labels mean six classes and no background column (sigmoid scores per
+    class), 5 labels mean background first, 6 with --label-offset 1 a "???" row for that background;
+    any other count is refused with the counts that would fit."""
+    import models
+    from tflgen.ssd import SsdParams
+
+    params = SsdParams(models.ssd_grid_anchors())
+    six = tuple(f"c{i}" for i in range(6))
+    spec = _spec(tflites["raw_ssd"], ssd=params, labels=six)
+    assert (spec.num_classes, spec.label_offset, spec.ssd.background) == (6, 0, False)
+    spec = _spec(tflites["raw_ssd"], ssd=params, labels=six[:5])
+    assert (spec.num_classes, spec.label_offset, spec.ssd.background) == (5, 0, True)
+    spec = _spec(tflites["raw_ssd"], ssd=params, labels=("???", *six[:5]), label_offset=1)
+    assert (spec.num_classes, spec.label_offset, spec.ssd.background) == (5, 1, True)
+    assert _spec(tflites["raw_ssd"], ssd=params).num_classes == 5  # no labels: the Object Detection API's convention
+    error = _error(lambda: _spec(tflites["raw_ssd"], ssd=params, labels=six + ("x",)))
+    assert "7 labels for class scores with 6 columns" in error.message and "give 6 labels" in error.hint and "or 5" in error.hint
 
 
 def test_raw_ssd_bad_input(tflites):

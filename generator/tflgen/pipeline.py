@@ -62,6 +62,9 @@ class SsdOptions:
     max_detections: int | None = None
     score_threshold: float | None = None
     iou_threshold: float | None = None
+    # tflgen app: the labels decide whether the scores' first column is the background (ssd.classes_for_labels)
+    label_count: int | None = None
+    label_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -325,6 +328,8 @@ def _ssd_params(options: SsdOptions) -> SsdParams:
             ("max_detections", options.max_detections),
             ("score_threshold", options.score_threshold),
             ("iou_threshold", options.iou_threshold),
+            ("label_count", options.label_count),
+            ("label_offset", options.label_offset),
         ) if value is not None
     }
     return SsdParams(anchors=load_anchors(options.anchors), **settings)
@@ -586,7 +591,8 @@ def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, optio
             max_detections=int(settings["max_detections"]), score_threshold=float(settings["nms_score_threshold"]),
             iou_threshold=float(settings["nms_iou_threshold"]),
         )
-        box_index, score_index, num_classes = source_raw_outputs(source, params.anchor_count)
+        box_index, score_index, _ = source_raw_outputs(source, params)
+        num_classes = int(settings["num_classes"])  # as the .tflite's op has it
 
         def detect(image: np.ndarray, score_threshold: float):  # noqa: ANN202
             raw = source_outputs(image)
@@ -760,6 +766,8 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
 
     decoded_in_app = _ssd_decoded_in_app(options.convert)
     ssd_op = None if decoded_in_app is not None else options.convert.ssd  # a TF source's anchors: the op is appended
+    if ssd_op is not None and options.spec.labels:
+        ssd_op = with_fields(ssd_op, label_count=len(options.spec.labels), label_offset=options.spec.label_offset)
     anchors = decoded_in_app.anchors if decoded_in_app is not None else None
     with tempfile.TemporaryDirectory(prefix="tflgen-app-") as work:
         converted = convert_model(

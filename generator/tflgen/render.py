@@ -482,7 +482,7 @@ def _ssd(ssd: SsdSpec | None) -> str:
     return (
         f"SsdSpec(anchorCount = {ssd.anchor_count}, scales = {_float_array(ssd.scales)}, maxDetections = {ssd.max_detections}, "
         f"scoreThreshold = {kotlin_float(ssd.score_threshold)}, iouThreshold = {kotlin_float(ssd.iou_threshold)}, "
-        f"anchorsResource = {kotlin_string(ssd.anchors_file)})"
+        f"anchorsResource = {kotlin_string(ssd.anchors_file)}, background = {'true' if ssd.background else 'false'})"
     )
 
 

@@ -111,6 +111,7 @@ class SsdSpec:
     score_threshold: float  # keep best scores >= this
     iou_threshold: float  # suppress when IoU > this
     anchors_file: str = ANCHORS_FILE
+    background: bool = True  # the class scores' first column is the background (else one column per class)
 
     @property
     def use_regular_nms(self) -> bool:  # `reference.PostprocessSettings`: the fast path only
@@ -120,6 +121,7 @@ class SsdSpec:
         return {
             "anchor_count": self.anchor_count, "anchors_file": self.anchors_file, "scales": list(self.scales),
             "max_detections": self.max_detections, "score_threshold": self.score_threshold, "iou_threshold": self.iou_threshold,
+            "background": self.background,
         }
 
     @classmethod
@@ -127,7 +129,7 @@ class SsdSpec:
         y, x, h, w = (float(v) for v in data["scales"])
         return cls(
             int(data["anchor_count"]), (y, x, h, w), int(data["max_detections"]), float(data["score_threshold"]),
-            float(data["iou_threshold"]), str(data["anchors_file"]),
+            float(data["iou_threshold"]), str(data["anchors_file"]), bool(data.get("background", True)),
         )
 
 
@@ -333,7 +335,7 @@ def _raw_detection_roles(info: ModelInfo) -> tuple[tuple[OutputSpec, ...], int]:
     return tuple(sorted(specs, key=lambda s: s.index)), info.outputs[scores].shape[2] - 1
 
 
-def _ssd_spec(params: SsdParams | None, task: Task, outputs: tuple[OutputSpec, ...]) -> SsdSpec | None:
+def _ssd_spec(params: SsdParams | None, task: Task, outputs: tuple[OutputSpec, ...], background: bool) -> SsdSpec | None:
     """The app's decoding settings for a raw SSD, checked against its outputs; None without --ssd-anchors."""
     from tflgen.ssd import ANCHORS_OPTION, check_anchor_count
 
@@ -346,7 +348,8 @@ def _ssd_spec(params: SsdParams | None, task: Task, outputs: tuple[OutputSpec, .
     if params.use_regular_nms:
         raise OptionError("regular (per-class) NMS for a raw SSD", "the app runs the op's fast NMS (one class per box, classes compete)")
     check_anchor_count(params.anchor_count, next(o for o in outputs if o.role is Role.BOX_ENCODINGS).shape[1])
-    return SsdSpec(params.anchor_count, params.scales, int(params.max_detections), float(params.score_threshold), float(params.iou_threshold))
+    return SsdSpec(params.anchor_count, params.scales, int(params.max_detections), float(params.score_threshold), float(params.iou_threshold),
+                   background=background)
 
 
 def read_labels(path: Path) -> tuple[str, ...]:
@@ -403,8 +406,14 @@ def build_spec(info: ModelInfo, options: SpecOptions, needed_for: str = "the app
             "pass --task classification, --task detection or --task segmentation",
         )
     outputs, num_classes = resolve_output_roles(info, task)
-    ssd = _ssd_spec(options.ssd, task, outputs)
     labels = options.labels
+    scores = next((o for o in outputs if o.role is Role.CLASS_SCORES), None)
+    if scores is not None:  # a raw SSD: the labels say whether its first score column is the background
+        from tflgen.ssd import classes_for_labels
+
+        where = f"--labels {options.labels_path}" if options.labels_path else "labels"
+        num_classes = classes_for_labels(scores.shape[2], len(labels) or None, options.label_offset, where)
+    ssd = _ssd_spec(options.ssd, task, outputs, background=scores is None or num_classes == scores.shape[2] - 1)
     offset, num_classes = _fit_labels(labels, num_classes, options.label_offset, options.labels_path)
     channels = t.shape[3]
     color = options.color or (ColorOrder.GRAY if channels == 1 else ColorOrder.RGB)

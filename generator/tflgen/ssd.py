@@ -61,6 +61,9 @@ class SsdParams:
     iou_threshold: float = 0.6
     detections_per_class: int = KERNEL_DETECTIONS_PER_CLASS  # regular NMS only; the converter drops other values
     use_regular_nms: bool = False
+    # What the app's labels say (tflgen app): whether the class scores start with a background column.
+    label_count: int | None = None
+    label_offset: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "anchors", check_anchors(np.asarray(self.anchors), ANCHORS_OPTION))
@@ -206,6 +209,24 @@ def split_raw_outputs(outputs: Sequence[NamedTensor], dtypes: tuple[str, ...], c
     return boxes[0], scores[0]
 
 
+def classes_for_labels(columns: int, label_count: int | None, label_offset: int | None, where: str = "--labels") -> int:
+    """A raw SSD's number of classes, from its class scores' columns and the labels. With no labels, the
+    Object Detection API's convention: the first column is the background (columns - 1). Otherwise the
+    labels cover `label_count - label_offset` classes, which must be `columns` (sigmoid scores with no
+    background column) or `columns - 1` (background first)."""
+    if label_count is None:
+        return columns - 1
+    classes = label_count - (label_offset or 0)
+    if classes in (columns, columns - 1):
+        return classes
+    offset = f" with --label-offset {label_offset}" if label_offset else ""
+    raise OptionError(
+        f"{where}: {label_count} labels{offset} for class scores with {columns} columns",
+        f"give {columns} labels (the scores have no background column) or {columns - 1} (the first column is the background)"
+        + ("; a background/??? row first counts one more with --label-offset 1" if not label_offset else ""),
+    )
+
+
 def check_anchor_count(anchor_count: int, box_count: int) -> None:
     if box_count != anchor_count:
         raise OptionError(
@@ -214,27 +235,28 @@ def check_anchor_count(anchor_count: int, box_count: int) -> None:
         )
 
 
-def resolve_raw_outputs(outputs: tuple[TensorSig, ...], anchor_count: int) -> tuple[int, int, int]:
+def resolve_raw_outputs(outputs: tuple[TensorSig, ...], anchor_count: int, label_count: int | None = None,
+                        label_offset: int | None = None) -> tuple[int, int, int]:
     """(box encodings index, class scores index, num_classes) among a TF source's raw outputs (float32).
 
-    Background is the first class score, so num_classes = K - 1 (see `split_raw_outputs`).
+    The classes: `classes_for_labels` (background first unless the labels say otherwise).
     """
     boxes, scores = split_raw_outputs(
         outputs, ("float32",), ANCHORS_OPTION,
         f"give {ANCHORS_OPTION} only for a raw detector; a model that already decodes its boxes needs no anchors",
     )
     check_anchor_count(anchor_count, outputs[boxes].shape[1])
-    return boxes, scores, outputs[scores].shape[2] - 1
+    return boxes, scores, classes_for_labels(outputs[scores].shape[2], label_count, label_offset)
 
 
-def source_raw_outputs(source: SourceModel, anchor_count: int) -> tuple[int, int, int]:
+def source_raw_outputs(source: SourceModel, params: SsdParams) -> tuple[int, int, int]:
     """(box encodings index, class scores index, num_classes) of a TF source's raw outputs. An export
     graph's post-process node names them itself (its first two inputs, in that order); other
     sources' are told apart by shape (`resolve_raw_outputs`)."""
     exported = source.exported_postprocess
     if exported is None:
-        return resolve_raw_outputs(source.outputs, anchor_count)
-    check_anchor_count(anchor_count, source.outputs[0].shape[1])
+        return resolve_raw_outputs(source.outputs, params.anchor_count, params.label_count, params.label_offset)
+    check_anchor_count(params.anchor_count, source.outputs[0].shape[1])
     num_classes = source.outputs[1].shape[2] - 1
     if int(exported.attrs["num_classes"]) != num_classes:
         raise SourceError(
@@ -316,7 +338,7 @@ def wrap_with_postprocess(source: SourceModel, params: SsdParams, reporter: Repo
             f"{DETECTIONS_PER_CLASS_OPTION} {params.detections_per_class}: the TFLite converter does not pass it to {DETECTION_POSTPROCESS_OP}",
             f"drop {DETECTIONS_PER_CLASS_OPTION}; the op always keeps up to {KERNEL_DETECTIONS_PER_CLASS} per class (regular NMS only)",
         )
-    box_index, score_index, num_classes = source_raw_outputs(source, params.anchor_count)
+    box_index, score_index, num_classes = source_raw_outputs(source, params)
     tf = import_tensorflow(reporter)
     with reporter.quiet_native():
         function, keepalive = _trace_wrapper(tf, source, params, box_index, score_index, num_classes)
