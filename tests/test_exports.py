@@ -260,3 +260,24 @@ def test_deeplab_cut_at_a_name_that_does_not_exist_is_refused(deeplab, tmp_path)
     result = run_cli("convert", deeplab, "-o", tmp_path / "x.tflite", "--inputs", "sub_8", "--outputs", "ResizeBilinear_2",
                      "--input-shape", "1,64,64,3")
     assert_bad_input(result, "--inputs", "sub_8", out=tmp_path / "x.tflite")
+
+
+# ---------------------------------------------------------------- seed 002: the TF2 exporter's SavedModel for the Edge TPU
+
+
+def test_tf2_ssd_saved_model_for_the_edge_tpu_end_to_end(ssd_model, images, tmp_path):
+    """--target edgetpu: integer-only int8 with uint8 input, the op's outputs float by design and said so,
+    and the app's golden results are probabilities in 0..1 (never a uint8 score such as 104)."""
+    out = tmp_path / "EdgeTpuDetector"
+    labels = tmp_path / "labels.txt"
+    labels.write_text("???\ncircle\nsquare\ntriangle\n")
+    result = run_cli("app", ssd_model, "--out", out, "--target", "edgetpu", "--calibration", images, "--calibration-count", "8", *NORM,
+                     "--labels", labels, "--label-offset", "1")
+    assert result.code == 0, result.err
+    assert "the detection outputs are float32 by design" in " ".join(result.out.split())
+    inp, outs = tflite_io(out / "app/src/main/ml/model.tflite")
+    assert inp["dtype"] == np.uint8 and [o["dtype"] for o in outs] == [np.float32] * 4
+    golden = out / "processing/src/test/resources/golden"
+    scores = [r["score"] for case in (golden / "cases.txt").read_text().split()
+              for r in json.loads((golden / case / "expected.json").read_text())["results"]]
+    assert scores and all(0.0 <= s <= 1.0 for s in scores)

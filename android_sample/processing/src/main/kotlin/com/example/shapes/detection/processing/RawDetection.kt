@@ -13,7 +13,7 @@ import kotlin.math.min
  *
  * - box encodings (ty, tx, th, tw) against the anchors (cy, cx, h, w): centre and half size
  *   computed in Double and rounded to Float, corners subtracted/added in Float;
- * - per anchor the best class (column 0 is the background; the lowest class wins ties);
+ * - per anchor the best class (column 0 is skipped when it is the background; the lowest class wins ties);
  * - candidates: best score `>=` [SsdSpec.scoreThreshold], sorted by score, best first, the lower
  *   anchor first on equal scores;
  * - greedy NMS: a candidate is dropped when its IoU (in Float) with a kept box is `>`
@@ -32,6 +32,7 @@ class RawDetectionDecoder(
     private val classScores = outputs.withRole(Role.CLASS_SCORES)
     private val anchorCount = encodings.shape[1]
     private val columns = classScores.shape[2]
+    private val firstClass = if (ssd.background) 1 else 0 // the column of class 0
     private val codes = FloatArray(encodings.size)
     private val scores = FloatArray(classScores.size)
     private val boxes = FloatArray(anchorCount * 4) // ymin, xmin, ymax, xmax
@@ -43,8 +44,8 @@ class RawDetectionDecoder(
 
     init {
         require(encodings.shape.size == 3 && encodings.shape[2] == 4) { "box encodings must be [1, N, 4], not ${encodings.shape.toList()}" }
-        require(classScores.shape.size == 3 && classScores.shape[1] == anchorCount && columns >= 2) {
-            "class scores must be [1, $anchorCount, classes + 1], not ${classScores.shape.toList()}"
+        require(classScores.shape.size == 3 && classScores.shape[1] == anchorCount && columns > firstClass) {
+            "class scores must be [1, $anchorCount, classes${if (ssd.background) " + 1" else ""}], not ${classScores.shape.toList()}"
         }
         require(ssd.anchorCount == anchorCount && anchors.size == anchorCount * 4) {
             "${anchors.size / 4} anchors (spec: ${ssd.anchorCount}) for a model predicting $anchorCount boxes"
@@ -97,9 +98,9 @@ class RawDetectionDecoder(
         var count = 0
         for (a in 0 until anchorCount) {
             val row = a * columns
-            var best = 1 // column 0 is the background
-            var top = scores[row + 1]
-            for (c in 2 until columns) {
+            var best = firstClass
+            var top = scores[row + firstClass]
+            for (c in firstClass + 1 until columns) {
                 val s = scores[row + c]
                 // The first maximum wins, and like numpy's argmax a NaN counts as the maximum.
                 if (s > top || (s.isNaN() && !top.isNaN())) {
@@ -107,7 +108,7 @@ class RawDetectionDecoder(
                     best = c
                 }
             }
-            bestClass[a] = best - 1
+            bestClass[a] = best - firstClass
             bestScore[a] = top
             if (top >= ssd.scoreThreshold) order[count++] = sortKey(top, a)
         }

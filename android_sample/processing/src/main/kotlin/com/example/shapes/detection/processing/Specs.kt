@@ -61,6 +61,8 @@ class SsdSpec(
     /** A candidate overlapping a kept box with an IoU above this is dropped. */
     val iouThreshold: Float,
     val anchorsResource: String,
+    /** The class scores' first column is the background (the TF Object Detection API's way), else one column per class. */
+    val background: Boolean,
 )
 
 /** The label of model class i is `names[i + offset]`; classes without one are called "class i". */

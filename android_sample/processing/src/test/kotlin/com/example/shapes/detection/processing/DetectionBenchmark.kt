@@ -29,7 +29,7 @@ fun main() {
         OutputSpec("box_encodings", Role.BOX_ENCODINGS, 0, intArrayOf(1, 1917, 4), TensorType.UINT8, Quantization(0.05f, 128)),
         OutputSpec("class_scores", Role.CLASS_SCORES, 1, intArrayOf(1, 1917, 91), TensorType.UINT8, Quantization(0.00390625f, 0)),
     )
-    val ssd = SsdSpec(1917, floatArrayOf(10f, 10f, 5f, 5f), 10, 1e-8f, 0.6f, "unused")
+    val ssd = SsdSpec(1917, floatArrayOf(10f, 10f, 5f, 5f), 10, 1e-8f, 0.6f, "unused", background = true)
     run("SSD 300x300 uint8, 1917 anchors, raw outputs (decode + NMS)", ssdInput, rawOutputs, RawDetectionDecoder(rawOutputs, NO_LABELS, ssd, anchors))
     val model = detectorFor(ModelSpec.outputs, NO_LABELS, ModelSpec.ssd)
     run("this model (${ModelSpec.input.width}x${ModelSpec.input.height} ${ModelSpec.input.type})", ModelSpec.input, ModelSpec.outputs, model)
