@@ -51,10 +51,11 @@ class Case:
     ssd: dict | None = None  # a raw SSD decoded in Kotlin: its SsdParams settings (anchors: models.ssd_grid_anchors)
     flags: tuple[str, ...] = ()  # for convert: a TF1 graph's --inputs/--outputs/--input-shape
     normalized: bool = True  # False: the model takes raw pixels (no --mean/--std)
+    variant: str = ""  # tells apart the packages of two cases of one converted model
 
     @property
     def package(self) -> str:
-        return f"com.example.{self.source}.{'int8' if self.int8 else 'float32'}"
+        return f"com.example.{self.source}{self.variant}.{'int8' if self.int8 else 'float32'}"
 
 
 CASES = {
@@ -76,7 +77,8 @@ CASES = {
     # raw SSD .tflite (no op): box encodings + class scores decoded and NMS'd in Kotlin, anchors as a resource
     "raw-detection-float32": Case("detection", "raw_ssd", False, "center-crop", "rgb", COLOURS, max_results=10, ssd=RAW_DEFAULT),
     # the same raw outputs read as sigmoid scores with no background column: six labels for six columns
-    "raw-detection-nobg-float32": Case("detection", "raw_ssd", False, "stretch", "rgb", ("teal", *COLOURS), max_results=10, ssd=RAW_DEFAULT),
+    "raw-detection-nobg-float32": Case("detection", "raw_ssd", False, "stretch", "rgb", ("teal", *COLOURS), max_results=10, ssd=RAW_DEFAULT,
+                                       variant="_nobg"),
     "raw-detection-int8": Case("detection", "raw_ssd", True, "letterbox", "rgb", ("???", *COLOURS), label_offset=1, max_results=25, ssd=RAW_STRICT),
     # [1, H, W, C] scores; [1, H, W] label map (ArgMax in the model); [1, H, W, 1] foreground probability
     "segmentation-float32": Case("segmentation", "segmenter", False, "letterbox", "rgb", SEGMENTS),
