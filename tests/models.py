@@ -340,7 +340,7 @@ EXPORT_OUTPUTS = "TFLite_Detection_PostProcess,TFLite_Detection_PostProcess:1,TF
 
 
 def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detections: int = 10, attrs: dict | None = None,
-                     drop: tuple[str, ...] = (), quantization_aware: bool = False) -> Path:
+                     drop: tuple[str, ...] = (), quantization_aware: bool = False, checkpoint: bool = False) -> Path:
     """A replica of the TF Object Detection API's `export_tflite_ssd_graph.py` output (tflite_graph.pb):
     input `normalized_input_image_tensor` [1, size, size, 3] float in [-1, 1], raw outputs
     `raw_outputs/box_encodings` [1, N, 4] and `raw_outputs/class_predictions` [1, N, classes + 1]
@@ -348,9 +348,10 @@ def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detec
     node inside the GraphDef with the exporter's attributes (`attrs` overrides them, `drop` leaves some
     out). TensorFlow has no kernel for that node. Small random weights: the checks are structural.
     `quantization_aware`: FakeQuant nodes on the weights and activations, as quantization-aware
-    training leaves them (the input has none: tflite_convert's --mean_values/--std_dev_values set it)."""
+    training leaves them (the input has none: tflite_convert's --mean_values/--std_dev_values set it).
+    `checkpoint`: the weights as variables in a TF1 checkpoint at `path` (a prefix) whose .meta graph
+    holds the node; else a frozen GraphDef at `path`."""
     import tensorflow as tf
-    from tensorflow.core.framework import attr_value_pb2, tensor_shape_pb2, types_pb2
 
     v1 = tf.compat.v1
     cells = 4
@@ -361,24 +362,48 @@ def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detec
     graph = tf.Graph()
     with graph.as_default():
         fq = _fake_quant if quantization_aware else (lambda x, low, high: x)
+        weight = (lambda name, value: v1.Variable(value, name=name)) if checkpoint else (lambda name, value: tf.constant(value, name=name))
         image = v1.placeholder(tf.float32, [1, size, size, 3], name=EXPORT_INPUT)
-        w = fq(tf.constant(rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32)), -1.0, 1.0)
+        w = fq(weight("conv/w", rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32)), -1.0, 1.0)
         features = tf.nn.avg_pool2d(fq(tf.nn.relu6(tf.nn.conv2d(image, w, 2, "SAME")), 0.0, 6.0), size // 2 // cells, size // 2 // cells, "VALID")
         features = fq(features, 0.0, 6.0)
-        box_w = fq(tf.constant(rng.normal(0, 0.3, (8, 2 * 4)).astype(np.float32)), -1.0, 1.0)
-        cls_w = fq(tf.constant(rng.normal(0, 1.0, (8, 2 * (num_classes + 1))).astype(np.float32)), -3.0, 3.0)
+        box_w = fq(weight("box/w", rng.normal(0, 0.3, (8, 2 * 4)).astype(np.float32)), -1.0, 1.0)
+        cls_w = fq(weight("cls/w", rng.normal(0, 1.0, (8, 2 * (num_classes + 1))).astype(np.float32)), -3.0, 3.0)
         boxes = fq(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, box_w), [1, count, 4]), -8.0, 8.0)
         scores = fq(tf.sigmoid(fq(tf.reshape(tf.einsum("bhwc,cd->bhwd", features, cls_w), [1, count, num_classes + 1]), -16.0, 16.0)), 0.0, 1.0)
         tf.identity(boxes, name="raw_outputs/box_encodings")
         tf.identity(scores, name="raw_outputs/class_predictions")
         tf.constant(anchors, name="anchors")
-    graph_def = graph.as_graph_def()
-    node = graph_def.node.add()
-    node.op = node.name = "TFLite_Detection_PostProcess"
-    node.input.extend(["raw_outputs/box_encodings", "raw_outputs/class_predictions", "anchors"])
+        if checkpoint:
+            saver = v1.train.Saver()
+            with v1.Session(graph=graph) as session:
+                session.run(v1.global_variables_initializer())
+                path.parent.mkdir(parents=True, exist_ok=True)
+                saver.save(session, str(path))
     values = {"max_detections": max_detections, "max_classes_per_detection": 1, "detections_per_class": 100, "use_regular_nms": False,
               "nms_score_threshold": 1e-8, "nms_iou_threshold": 0.6, "num_classes": num_classes,
               "y_scale": 10.0, "x_scale": 10.0, "h_scale": 5.0, "w_scale": 5.0, **(attrs or {})}
+    if checkpoint:  # the exporter's node in the saved graph, as the checkpoint's .meta
+        meta_path = path.with_name(path.name + ".meta")
+        meta = v1.MetaGraphDef()
+        meta.ParseFromString(meta_path.read_bytes())
+        _add_postprocess_node(meta.graph_def, values, drop, max_detections)
+        meta_path.write_bytes(meta.SerializeToString())
+        return path
+    graph_def = graph.as_graph_def()
+    _add_postprocess_node(graph_def, values, drop, max_detections)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(graph_def.SerializeToString())
+    return path
+
+
+def _add_postprocess_node(graph_def, values: dict, drop: tuple[str, ...], max_detections: int) -> None:  # noqa: ANN001
+    """The TFLite_Detection_PostProcess node export_tflite_ssd_graph.py appends to its GraphDef."""
+    from tensorflow.core.framework import attr_value_pb2, tensor_shape_pb2, types_pb2
+
+    node = graph_def.node.add()
+    node.op = node.name = "TFLite_Detection_PostProcess"
+    node.input.extend(["raw_outputs/box_encodings", "raw_outputs/class_predictions", "anchors"])
     for key, value in values.items():
         if key in drop:
             continue
@@ -395,9 +420,6 @@ def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detec
     node.attr["_output_shapes"].list.shape.extend(
         tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in s]) for s in shapes
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(graph_def.SerializeToString())
-    return path
 
 
 def _fake_quant(x, low: float, high: float):  # noqa: ANN001, ANN202

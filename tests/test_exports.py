@@ -281,3 +281,39 @@ def test_tf2_ssd_saved_model_for_the_edge_tpu_end_to_end(ssd_model, images, tmp_
     scores = [r["score"] for case in (golden / "cases.txt").read_text().split()
               for r in json.loads((golden / case / "expected.json").read_text())["results"]]
     assert scores and all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_export_checkpoint_with_the_node_in_its_meta_graph_converts_like_the_frozen_graph(work, export_graph, images, tmp_path):
+    """The same export as a TF1 checkpoint (variables, and the node in its .meta): frozen up to the node's
+    inputs, the node put back; it converts to what the frozen graph converts to."""
+    prefix = models.ssd_export_graph(work / "od_export_ckpt" / "model.ckpt", checkpoint=True)
+    from_checkpoint, from_graph = tmp_path / "ckpt.tflite", tmp_path / "graph.tflite"
+    for source, out in ((prefix, from_checkpoint), (export_graph, from_graph)):
+        result = run_cli("convert", source, "-o", out, *SEED_FLAGS)
+        assert result.code == 0, result.err
+    batch = np.random.default_rng(8).uniform(-1, 1, (1, 64, 64, 3)).astype(np.float32)
+    ours, frozen = _detections(from_checkpoint.read_bytes(), batch), _detections(from_graph.read_bytes(), batch)
+    for name in ours:
+        np.testing.assert_allclose(ours[name], frozen[name], atol=1e-5, err_msg=name)
+
+
+def test_deeplab_whole_graph_float32_matches_tensorflows_converter(deeplab, tmp_path):
+    """The seed's tflite_convert of the whole DeepLab graph (TF1 converter, fixed input shape) and tflgen's agree."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    out = tmp_path / "deeplab.tflite"
+    assert run_cli("convert", deeplab, "-o", out, *WHOLE).code == 0
+    converter = tf.compat.v1.lite.TFLiteConverter.from_frozen_graph(str(deeplab), ["ImageTensor"], ["SemanticPredictions"],
+                                                                   input_shapes={"ImageTensor": [1, 64, 64, 3]})
+    image = np.random.default_rng(6).integers(0, 256, (1, 64, 64, 3), dtype=np.uint8)
+    masks = []
+    for content in (out.read_bytes(), converter.convert()):
+        interpreter = Interpreter(model_content=content)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image)
+        interpreter.invoke()
+        masks.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    assert masks[0].shape == (1, 64, 64) and masks[0].dtype == np.int64
+    assert np.mean(masks[0] == masks[1]) >= 0.999  # argmax ties may fall either way on float noise
+    assert len(np.unique(masks[0])) >= 2

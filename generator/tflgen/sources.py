@@ -334,16 +334,33 @@ def _freeze_checkpoint(tf: Any, prefix: Path, flags: GraphFlags) -> Any:
             "tflgen needs the graph: save with tf.compat.v1.train.Saver (it writes .meta), or export a SavedModel",
         )
     _require_graph_flags(prefix, flags, None)
+    from google.protobuf import message
+
+    meta_graph = v1.MetaGraphDef()
+    try:
+        meta_graph.ParseFromString(meta.read_bytes())
+    except message.DecodeError as exc:
+        raise SourceError(f"{meta}: not a valid MetaGraphDef ({first_line(exc)})", "the file is corrupt; save the checkpoint again") from exc
+    _check_nodes_exist(prefix, meta_graph.graph_def, flags)
+    # An export graph's post-process node has no TensorFlow kernel: freeze up to its inputs, then put it back.
+    postprocess = _postprocess_node(prefix, meta_graph.graph_def, flags.outputs)
+    outputs = [_node_name(n) for n in flags.outputs]
+    if postprocess is not None:
+        kept = [n for n in meta_graph.graph_def.node if n.name != postprocess.name]
+        del meta_graph.graph_def.node[:]
+        meta_graph.graph_def.node.extend(kept)
+        outputs = [_node_name(name) for name in postprocess.input if not name.startswith("^")]
     graph = tf.Graph()
     with graph.as_default(), v1.Session(graph=graph) as session:
         try:
-            saver = v1.train.import_meta_graph(str(meta), clear_devices=True)
+            saver = v1.train.import_meta_graph(meta_graph, clear_devices=True)
             saver.restore(session, str(prefix))
         except Exception as exc:
             raise SourceError(f"{prefix}: cannot restore the checkpoint: {first_line(exc)}", "check that .meta, .index and .data files come from the same save") from exc
-        outputs = [_node_name(n) for n in flags.outputs]
-        _check_nodes_exist(prefix, graph.as_graph_def(), flags)
-        return v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), outputs)
+        frozen = v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), outputs)
+    if postprocess is not None:
+        frozen.node.append(postprocess)
+    return frozen
 
 
 def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags: GraphFlags, size: int, loader: str) -> SourceModel:
