@@ -485,3 +485,30 @@ def deeplab_export_graph(path: Path, classes: int = 4, crop: int = 64, int32: bo
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(graph.as_graph_def().SerializeToString())
     return path
+
+
+def qat_saved_model(folder: Path) -> Path:
+    """A TF2 SavedModel as quantization-aware training with TF-MOT leaves it: FakeQuant on the input
+    (its QuantizeLayer), per-channel FakeQuant on the convolution's weights, FakeQuant on the
+    activations. Input [1, 32, 32, 3] float in -1..1, one [1, 5] softmax output."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(12)
+
+    class Quantized(tf.Module):
+        def __init__(self) -> None:
+            self.w = tf.Variable(rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32))
+            self.w2 = tf.Variable(rng.normal(0, 0.3, (8, 5)).astype(np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([1, 32, 32, 3], tf.float32)])
+        def __call__(self, x):
+            x = tf.quantization.fake_quant_with_min_max_vars(x, -1.0, 1.0)
+            w = tf.quantization.fake_quant_with_min_max_vars_per_channel(self.w, -tf.ones(8), tf.ones(8), narrow_range=True)
+            y = tf.quantization.fake_quant_with_min_max_vars(tf.nn.relu6(tf.nn.conv2d(x, w, 2, "SAME")), 0.0, 6.0)
+            y = tf.reduce_mean(y, [1, 2])
+            w2 = tf.quantization.fake_quant_with_min_max_vars(self.w2, -1.0, 1.0, narrow_range=True)
+            return {"probs": tf.nn.softmax(tf.quantization.fake_quant_with_min_max_vars(tf.matmul(y, w2), -4.0, 4.0))}
+
+    model = Quantized()
+    tf.saved_model.save(model, str(folder), signatures=model.__call__)
+    return folder

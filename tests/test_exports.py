@@ -317,3 +317,17 @@ def test_deeplab_whole_graph_float32_matches_tensorflows_converter(deeplab, tmp_
     assert masks[0].shape == (1, 64, 64) and masks[0].dtype == np.int64
     assert np.mean(masks[0] == masks[1]) >= 0.999  # argmax ties may fall either way on float noise
     assert len(np.unique(masks[0])) >= 2
+
+
+def test_quantization_aware_saved_model_converts_to_int8_without_calibration(work, images, tmp_path):
+    """A TF2 SavedModel with TF-MOT's FakeQuant nodes (input, per-channel weights, activations): int8 from
+    the learned ranges, found before loading, its input's range its own."""
+    source = models.qat_saved_model(work / "qat_saved_model")
+    out = tmp_path / "qat.tflite"
+    result = run_cli("convert", source, "-o", out, "-q", "int8", "--io-type", "uint8", *NORM)
+    assert result.code == 0, result.err
+    assert "ranges learned in training (quantization-aware)" in result.out
+    from tflgen.tflite_info import read_model
+
+    info = read_model(out.read_bytes(), "qat")
+    assert info.inputs[0].dtype == "uint8" and info.inputs[0].scale == pytest.approx(2 / 255) and info.float_ops == ()
