@@ -100,7 +100,7 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
         if v is None:
             print(f"| {candidate.recipe} | failed: {candidate.failure} | | | | | |")
             continue
-        latency = {l.threads: l.median_ms for l in v.latency}
+        latency = {run.threads: run.median_ms for run in v.latency}
         print(f"| {candidate.recipe} | {v.size_bytes:,} | {v.agreement:.4f} | {_db(v.quantization)} | {_confident(v.quantization)} "
               f"| {_verdict(v.quantization)} | {latency.get(1, float('nan')):.2f} |")
     print()
@@ -118,7 +118,7 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
         if v is None:
             print(f"| {name} | budget missed with every ranked layer in float | | | | | |")
             continue
-        latency = {l.threads: l.median_ms for l in v.latency}
+        latency = {run.threads: run.median_ms for run in v.latency}
         share = kept.integer_mac_share if v is chosen else 1.0
         print(f"| {name} | {v.size_bytes:,} | {v.agreement:.4f} | {_db(v.quantization)} | {_confident(v.quantization)} "
               f"| {latency.get(1, float('nan')):.2f} | {share:.1%} |")

@@ -83,8 +83,9 @@ def main() -> None:
             if v is None:
                 print(f"| {candidate.recipe} | failed: {candidate.failure} | | | | |")
                 continue
-            latency = {l.threads: l.median_ms for l in v.latency}
-            print(f"| {candidate.recipe} | {v.size_bytes:,} | {v.size_ratio:.3f} | {v.headline} {v.agreement:.4f} | {latency.get(1, float('nan')):.2f} | {latency.get(2, float('nan')):.2f} |")
+            latency = {run.threads: run.median_ms for run in v.latency}
+            one, two = latency.get(1, float("nan")), latency.get(2, float("nan"))
+            print(f"| {candidate.recipe} | {v.size_bytes:,} | {v.size_ratio:.3f} | {v.headline} {v.agreement:.4f} | {one:.2f} | {two:.2f} |")
         print()
 
 

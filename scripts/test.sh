@@ -38,5 +38,8 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 
+# Lint first (pyproject.toml [tool.ruff]): unused arguments, long lines, likely bugs.
+.venv/bin/python -m ruff check generator tests scripts benchmarks
+
 # pytest exits 5 when it collects no test: that fails this script, as it should.
 exec .venv/bin/python -m pytest "$@"

@@ -186,7 +186,7 @@ def _dihedral(tensors: list, transpose, flip_x, flip_y) -> list:
     out = []
     for t in tensors:
         perm = [1, 0] + list(range(2, len(t.shape)))
-        t = tf.cond(transpose, lambda t=t: tf.transpose(t, perm), lambda t=t: t)
+        t = tf.cond(transpose, lambda t=t: tf.transpose(t, perm), lambda t=t: t)  # noqa: B023 (tf.cond calls it at once)
         t = tf.cond(flip_x, lambda t=t: tf.reverse(t, [1]), lambda t=t: t)
         t = tf.cond(flip_y, lambda t=t: tf.reverse(t, [0]), lambda t=t: t)
         out.append(t)
@@ -232,7 +232,7 @@ def augment_ssd(image, targets):
         count = grid * grid * len(scales)
         block = tf.reshape(targets[start:start + count], [grid, grid, len(scales), -1])
         ty, tx, th, tw, rest = block[..., 0:1], block[..., 1:2], block[..., 2:3], block[..., 3:4], block[..., 4:]
-        block = tf.cond(transpose, lambda: tf.concat([tx, ty, tw, th, rest], -1), lambda: block)
+        block = tf.cond(transpose, lambda: tf.concat([tx, ty, tw, th, rest], -1), lambda: block)  # noqa: B023 (called at once)
         block, = _dihedral([block], transpose, tf.constant(False), tf.constant(False))
         sign_x = tf.where(flip_x, -1.0, 1.0)
         sign_y = tf.where(flip_y, -1.0, 1.0)
@@ -257,7 +257,7 @@ def build_classifier(size: int):
     return keras.Model(base.input, outputs, name="shapes_classifier")
 
 
-def train_classification(example: Example, plan: dict, seeds: dict, out: Path) -> tuple:
+def train_classification(example: Example, plan: dict, seeds: dict, out: Path) -> tuple:  # noqa: ARG001 (TRAIN's signature)
     import keras
 
     from tflgen.examples import shapes
@@ -545,7 +545,8 @@ def run_example(example: Example, out: Path, quick: bool) -> dict:
             "training": {"images": plan["train"], "epochs": plan["epochs"], "batch": plan["batch"], "peak_learning_rate": plan["lr"],
                          "seed_images": seeds["train"], "seed_weights": seeds["weights"], "seconds": round(seconds, 1), "quick": quick},
             "int8_conversion": {"recipe": "int8", "io_type": "uint8", "calibration_images": CALIBRATION_COUNT,
-                                "calibration_seed": seeds["calibration"], "command": convert_command(example, Path("generator/tflgen/examples") / example.name)},
+                                "calibration_seed": seeds["calibration"], "command": convert_command(example,
+                                    Path("generator/tflgen/examples") / example.name)},
             "versions": {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__},
         }
         if example.task == "detection":

@@ -157,13 +157,13 @@ def tree_differences(committed: Path, fresh: Path) -> dict[str, list[str]]:
         if not is_numeric(path):
             out[path] = ["differs (the templates decide this file: it must be equal byte for byte)"]
             continue
-        problems = _numeric_differences(path, a, b, old, new)
+        problems = _numeric_differences(path, a, b, old)
         if problems:
             out[path] = problems
     return out
 
 
-def _numeric_differences(path: str, a: bytes, b: bytes, old: dict[str, bytes], new: dict[str, bytes]) -> list[str]:
+def _numeric_differences(path: str, a: bytes, b: bytes, old: dict[str, bytes]) -> list[str]:
     if path.endswith(".tflite"):
         return model_differences(a, b)
     if path.endswith(".png"):

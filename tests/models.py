@@ -238,7 +238,7 @@ def ssd_saved_model(folder: Path, num_classes: int = 3, max_detections: int = 10
             return self.postprocess(boxes, scores, self.anchors)
 
         @tf.function(experimental_implements=detection_postprocess_signature(num_classes, max_detections))
-        def postprocess(self, boxes, scores, anchors):
+        def postprocess(self, boxes, scores, anchors):  # noqa: ARG002 (the op's three inputs, by signature)
             # Placeholder body: the converter replaces this function with the custom op.
             if scalar_outputs:
                 return tf.zeros([]), tf.zeros([]), tf.zeros([]), tf.zeros([])
@@ -361,7 +361,7 @@ def ssd_export_graph(path: Path, num_classes: int = 3, size: int = 64, max_detec
     rng = np.random.default_rng(5)
     graph = tf.Graph()
     with graph.as_default():
-        fq = _fake_quant if quantization_aware else (lambda x, low, high: x)
+        fq = _fake_quant if quantization_aware else (lambda x, _low, _high: x)
         weight = (lambda name, value: v1.Variable(value, name=name)) if checkpoint else (lambda name, value: tf.constant(value, name=name))
         image = v1.placeholder(tf.float32, [1, size, size, 3], name=EXPORT_INPUT)
         w = fq(weight("conv/w", rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32)), -1.0, 1.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -192,8 +191,8 @@ def test_fewest_float_layers_search():
 
     assert fewest_float_layers(40, fits) == 5
     assert calls[0] == 0 and len(calls) <= 9 and len(set(calls)) == len(calls)
-    assert fewest_float_layers(3, lambda k: False) is None
-    assert fewest_float_layers(3, lambda k: True) == 0  # fitted ranges alone
+    assert fewest_float_layers(3, lambda _: False) is None
+    assert fewest_float_layers(3, lambda _: True) == 0  # fitted ranges alone
 
 
 def test_accuracy_target_parses_a_drop_or_decibels():

@@ -173,7 +173,7 @@ def test_app_needs_golden_images(mobilenet, tmp_path):
     assert not out.exists()
 
 
-def test_app_spec_the_kotlin_side_cannot_express(mobilenet, images, tmp_path):
+def test_app_spec_the_kotlin_side_cannot_express(images, tmp_path):
     """More labels than ModelSpec.kt can hold: refused before anything is written."""
     import keras
 

@@ -51,7 +51,7 @@ def test_folder_that_is_not_a_model(tmp_path, out):
 
 
 @pytest.mark.parametrize("suffix", [".tflite", ".pb", ".h5", ".keras"])
-def test_corrupt_file(mobilenet, tmp_path, out, suffix):
+def test_corrupt_file(tmp_path, out, suffix):
     source = tmp_path / f"bad{suffix}"
     source.write_bytes(os.urandom(64))
     assert_bad_input(run_cli("convert", source, "-o", out, "--inputs", "x", "--outputs", "y"), str(source), out=out)

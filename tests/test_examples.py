@@ -123,7 +123,7 @@ def _readme_quality() -> dict[str, dict[str, float]]:
     return {name: {"metric": metric, "float": float(f), "int8": float(i)} for name, metric, f, i in rows}
 
 
-def test_readme_quality_table_is_quality_json(example_apps):
+def test_readme_quality_table_is_quality_json():
     table = _readme_quality()
     assert set(table) == set(EXAMPLES)
     for name, row in table.items():

@@ -108,7 +108,7 @@ def test_export_graph_without_outputs_names_the_seeds_arguments(export_graph):
     assert models.EXPORT_OUTPUTS in result.err and "--inputs normalized_input_image_tensor" in result.err
 
 
-def test_export_graph_node_without_its_attributes_is_refused(work, tmp_path):
+def test_export_graph_node_without_its_attributes_is_refused(tmp_path):
     pb = models.ssd_export_graph(tmp_path / "partial.pb", drop=("num_classes", "y_scale"))
     result = run_cli("convert", pb, "-o", tmp_path / "x.tflite", *SEED_FLAGS)
     assert_bad_input(result, str(pb), "lacks the attribute(s) num_classes, y_scale")
@@ -283,7 +283,7 @@ def test_tf2_ssd_saved_model_for_the_edge_tpu_end_to_end(ssd_model, images, tmp_
     assert scores and all(0.0 <= s <= 1.0 for s in scores)
 
 
-def test_export_checkpoint_with_the_node_in_its_meta_graph_converts_like_the_frozen_graph(work, export_graph, images, tmp_path):
+def test_export_checkpoint_with_the_node_in_its_meta_graph_converts_like_the_frozen_graph(work, export_graph, tmp_path):
     """The same export as a TF1 checkpoint (variables, and the node in its .meta): frozen up to the node's
     inputs, the node put back; it converts to what the frozen graph converts to."""
     prefix = models.ssd_export_graph(work / "od_export_ckpt" / "model.ckpt", checkpoint=True)
@@ -319,7 +319,7 @@ def test_deeplab_whole_graph_float32_matches_tensorflows_converter(deeplab, tmp_
     assert len(np.unique(masks[0])) >= 2
 
 
-def test_quantization_aware_saved_model_converts_to_int8_without_calibration(work, images, tmp_path):
+def test_quantization_aware_saved_model_converts_to_int8_without_calibration(work, tmp_path):
     """A TF2 SavedModel with TF-MOT's FakeQuant nodes (input, per-channel weights, activations): int8 from
     the learned ranges, found before loading, its input's range its own."""
     source = models.qat_saved_model(work / "qat_saved_model")

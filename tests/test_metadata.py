@@ -33,7 +33,7 @@ def _convert(source: Path, out: Path, images: Path, int8: bool) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(work, images, ssd_model, segmenter, tmp_path_factory):
+def built(images, ssd_model, segmenter, tmp_path_factory):
     """Every task as float32 and int8/uint8, each with metadata written by the CLI."""
     import models
 
@@ -287,7 +287,7 @@ def test_mediapipe_image_segmenter(built, images, kind):
     assert len(np.unique(expected)) > 1  # the mask is not trivially one class
 
 
-def test_mediapipe_reads_a_foreground_probability_mask(work, images, tmp_path):
+def test_mediapipe_reads_a_foreground_probability_mask(images, tmp_path):
     """[1, H, W, 1] foreground probability: MediaPipe's confidence mask is the model's output, and
     its category mask marks the foreground (probability > 0.5) as 0 and everything else as 255."""
     import keras

@@ -73,7 +73,7 @@ def test_detection_roles_follow_the_op_not_the_order(tflites):
     assert spec.output(Role.BOXES).shape == (1, 10, 4) and spec.output(Role.COUNT).shape == (1,)
 
 
-def test_classification_logits_and_probabilities(tflites, mobilenet, tmp_path):
+def test_classification_logits_and_probabilities(tflites, tmp_path):
     from tflgen.spec import Role, Task
 
     spec = _spec(tflites["logits"])
@@ -119,7 +119,7 @@ def test_task_that_cannot_be_told(tflites):
     assert "[1, 10] float32" in caught.value.message and "--task" in caught.value.hint
 
 
-def test_labels_with_offset(tflites, tmp_path):
+def test_labels_with_offset(tflites):
     spec = _spec(tflites["ssd"], labels=("???", "circle", "square", "triangle"), label_offset=1)
     assert spec.class_labels() == ("circle", "square", "triangle") and spec.label(0) == "circle"
     from tflgen.errors import OptionError

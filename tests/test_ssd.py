@@ -145,7 +145,8 @@ def _nms_mattered(boxes: np.ndarray, scores: np.ndarray, anchors: np.ndarray, pa
     _, best = ref.best_classes(scores[0], scores.shape[-1] - 1)
     kept = np.flatnonzero(best >= np.float32(params.score_threshold))
     top = kept[np.argsort(-best[kept], kind="stable")][: params.max_detections]
-    selected = ref.non_max_suppression(ref.decode_boxes(boxes[0], anchors, params.scales), best, params.score_threshold, params.iou_threshold, params.max_detections)
+    selected = ref.non_max_suppression(ref.decode_boxes(boxes[0], anchors, params.scales), best, params.score_threshold, params.iou_threshold,
+        params.max_detections)
     return list(top) != selected
 
 
@@ -370,7 +371,7 @@ def test_anchor_count_must_match_the_model(sources, anchors, reporter):
     assert "--ssd-anchors" in error.message and "60" in error.message and "64" in error.message
 
 
-def test_outputs_that_are_not_a_raw_ssd(anchors, reporter):
+def test_outputs_that_are_not_a_raw_ssd():
     ambiguous = (TensorSig("a", (1, 64, 4), "float32"), TensorSig("b", (1, 64, 4), "float32"))
     assert "can't be told apart" in _error(resolve_raw_outputs, ambiguous, 64).message
     classifier = (TensorSig("probs", (1, 10), "float32"),)

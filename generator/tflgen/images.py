@@ -46,7 +46,8 @@ def load_image(path: Path, channels: int) -> np.ndarray:
 def pick_images(folder: Path, count: int, option: str) -> list[Path]:
     """`count` images spread over `folder`, or a CalibrationError naming `option` and the folder."""
     if not folder.is_dir():
-        raise CalibrationError(f"{option} {folder}: no such folder", "give a folder of images like the ones the app will see (jpg/png/bmp, searched recursively)")
+        raise CalibrationError(f"{option} {folder}: no such folder",
+            "give a folder of images like the ones the app will see (jpg/png/bmp, searched recursively)")
     paths = find_images(folder)
     if not paths:
         raise CalibrationError(

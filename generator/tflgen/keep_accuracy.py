@@ -344,12 +344,12 @@ class KeptFloat:
         def figures(v: Verification) -> dict:
             return {"size_bytes": v.size_bytes, "agreement": v.agreement, "drop": v.drop,
                     "sqnr_db": v.quantization.to_json()["sqnr_db"] if v.quantization else None,
-                    "latency_ms": {str(l.threads): l.median_ms for l in v.latency}}
+                    "latency_ms": {str(run.threads): run.median_ms for run in v.latency}}
 
         data = {
             "target": self.target.to_json(), "plain_int8": figures(self.plain), "reached": self.chosen is not None,
             "fitted_ranges": {"shrunk": self.fitted_ranges[0], "considered": self.fitted_ranges[1]} if self.fitted_ranges else None,
-            "float_layers": [{"op": l.op, "tensor": l.tensor, "noise_to_signal": l.noise_to_signal} for l in self.float_layers],
+            "float_layers": [{"op": layer.op, "tensor": layer.tensor, "noise_to_signal": layer.noise_to_signal} for layer in self.float_layers],
             "ranked_layers": self.ranked_layers, "trials": [{"float_layers": t.float_layers, "drop": t.drop, "sqnr_db": t.sqnr_db} for t in self.trials],
             "integer_macs": self.integer_macs[0], "total_macs": self.integer_macs[1], "integer_mac_share": self.integer_mac_share,
         }

@@ -156,11 +156,13 @@ def _check_keep_accuracy(options: ConvertOptions, recipe: Recipe, integer_only: 
 
     AccuracyTarget.parse(options.keep_accuracy)
     if integer_only:
-        raise OptionError("--keep-accuracy with --target edgetpu", "the Edge TPU runs integer ops only; a layer kept in float would run on the CPU. Drop one of them")
+        raise OptionError("--keep-accuracy with --target edgetpu",
+            "the Edge TPU runs integer ops only; a layer kept in float would run on the CPU. Drop one of them")
     if recipe is not Recipe.INT8:
         raise OptionError(f"--keep-accuracy with --quantize {recipe.value}", "--keep-accuracy keeps some layers of an int8 model in float: add --quantize int8")
     if options.images is None:
-        raise OptionError("--keep-accuracy needs --images DIR", "the drop is verified against the source on these images, e.g. --images ./photos (other than --calibration)")
+        raise OptionError("--keep-accuracy needs --images DIR",
+            "the drop is verified against the source on these images, e.g. --images ./photos (other than --calibration)")
     if options.max_drop is not None:
         raise OptionError("--max-drop goes with --quantize auto", "--keep-accuracy X is the accepted drop itself; drop --max-drop")
     if options.report is not None:
@@ -207,9 +209,10 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         normalization = resolve_normalization(options.mean, options.std, channels, source.input.dtype, "int8 calibration")
         dtype = np.dtype(source.input.dtype)
         if options.calibration is not None:
-            calibration = load_calibration(options.calibration, options.calibration_count, source.input.shape, dtype, normalization, reporter, options.color, options.resize)
+            calibration = load_calibration(options.calibration, options.calibration_count, source.input.shape, dtype, normalization, reporter, options.color,
+                options.resize)
         elif source.quantization_aware and not options.allow_random_calibration:
-            learned = LearnedRanges(None if source.input_range_learned else input_range(normalization, options))
+            learned = LearnedRanges(None if source.input_range_learned else input_range(normalization))
         else:
             calibration = random_calibration(options.calibration_count, source.input.shape, dtype, normalization)
             reporter.alarm(
@@ -230,7 +233,7 @@ def convert_model(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
     return ConvertResult(options, source, request, conversion, normalization, origin, kept_float=kept_float)
 
 
-def input_range(normalization: Normalization | None, options: ConvertOptions) -> tuple[float, float]:
+def input_range(normalization: Normalization | None) -> tuple[float, float]:
     """The float range pixels 0..255 normalize to: the input range of a quantization-aware graph whose
     input has no FakeQuant (what tflite_convert's --mean_values/--std_dev_values set)."""
     if normalization is None or len(set(normalization.mean)) > 1 or len(set(normalization.std)) > 1:
@@ -463,7 +466,7 @@ def verify_model(
             f"the source's input {list(source.input.shape)} differs from the .tflite's {list(spec.input.shape)}",
             "verify a .tflite against the model it was converted from",
         )
-    reference = _reference(source, spec, model_content, options, reporter)
+    reference = _reference(source, spec, model_content, reporter)
     candidate = TfliteRunner(model_content, spec, None, reporter)
     reference_results, candidate_results, reference_outputs, candidate_outputs = [], [], [], []
     with reporter.progress("Comparing source and .tflite", len(images)) as advance:
@@ -537,7 +540,7 @@ class _SourceReference:
         self.answer = answer
 
 
-def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, options: VerifyOptions, reporter: Reporter) -> _SourceReference:
+def _reference(source: SourceModel, spec: ModelSpec, model_content: bytes, reporter: Reporter) -> _SourceReference:
     from tflgen.convert import ConversionRequest, convert
     from tflgen.recipes import IoType, Recipe
     from tflgen.reference import image_to_input, resolve_normalization
@@ -664,7 +667,8 @@ def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         request = ConversionRequest(recipe, io_type if recipe is Recipe.INT8 else IoType.FLOAT32, False, options.select_tf_ops, options.allow_float_fallback)
         calibration = None
         if recipe is Recipe.INT8:
-            calibration = load_calibration(calibration_dir, options.calibration_count, source.input.shape, np.dtype(source.input.dtype), normalization, reporter, options.color, options.resize)
+            calibration = load_calibration(calibration_dir, options.calibration_count, source.input.shape, np.dtype(source.input.dtype), normalization,
+                reporter, options.color, options.resize)
         try:
             conversion = convert(source, request, calibration, reporter)
         except ConversionError as exc:
@@ -686,7 +690,8 @@ def _convert_auto(options: ConvertOptions, reporter: Reporter) -> ConvertResult:
         verify_model(with_fields(verify_options, report=options.report), reporter, model_content=chosen[1], source=source,
                      extra_report={"candidates": [_candidate_row(c) for c in table], "choice": choice})
     conversion = chosen[2]
-    request = ConversionRequest(Recipe(chosen[0].recipe), io_type if chosen[0].recipe == "int8" else IoType.FLOAT32, False, options.select_tf_ops, options.allow_float_fallback)
+    request = ConversionRequest(Recipe(chosen[0].recipe), io_type if chosen[0].recipe == "int8" else IoType.FLOAT32, False, options.select_tf_ops,
+        options.allow_float_fallback)
     origin = f"{options.calibration_count} images from {calibration_dir}" if chosen[0].recipe == "int8" else None
     return ConvertResult(options, source, request, conversion, normalization, origin, table, choice)
 
@@ -698,7 +703,7 @@ def _candidate_row(candidate: Candidate) -> dict:
     return {
         "recipe": candidate.recipe, "chosen": candidate.chosen, "size_bytes": v.size_bytes, "size_ratio": v.size_ratio,
         "agreement": v.agreement, "drop": v.drop, "within_budget": v.within_budget,
-        "latency_ms": {str(l.threads): l.median_ms for l in v.latency},
+        "latency_ms": {str(run.threads): run.median_ms for run in v.latency},
         "speed_vs_float32": candidate.speed_vs_float32, "slower_than_float32": candidate.slower_than_float32,
         "sqnr_db": v.quantization.to_json()["sqnr_db"] if v.quantization else None,
     }
@@ -761,7 +766,8 @@ def build_app(options: AppOptions, reporter: Reporter) -> AppResult:
     check_output_dir(options.out, options.force)
     golden_dir = options.golden_images or options.convert.images or options.convert.calibration
     if golden_dir is None:
-        raise CalibrationError("the app's golden tests need images (--images DIR)", "pass a few images like the ones the app will see; --calibration images are used when given")
+        raise CalibrationError("the app's golden tests need images (--images DIR)",
+            "pass a few images like the ones the app will see; --calibration images are used when given")
     candidates = pick_images(golden_dir, options.golden_count * 3, "--images")  # spares for unreadable ones
 
     decoded_in_app = _ssd_decoded_in_app(options.convert)

@@ -55,7 +55,7 @@ def read_settings(path: Path, option: str = "--config") -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise OptionError(f"{option} {path} is not valid TOML: {exc}", f"fix the file, or regenerate it with tflgen app") from None
+        raise OptionError(f"{option} {path} is not valid TOML: {exc}", "fix the file, or regenerate it with tflgen app") from None
     section: Any = data
     for key in SECTION:
         section = section.get(key) if isinstance(section, dict) else None

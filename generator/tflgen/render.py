@@ -215,7 +215,8 @@ def validate_app_name(name: str, option: str = "--app-name") -> None:
 def check_expressible(spec: ModelSpec) -> None:
     """Refuse, before anything is written, a spec the generated Kotlin can't handle."""
     if spec.input.dtype not in _SUPPORTED_TYPES:
-        raise OptionError(f"the model's input is {spec.input.dtype}", "the app feeds float32, uint8 or int8 inputs: convert with --io-type float32, uint8 or int8")
+        raise OptionError(f"the model's input is {spec.input.dtype}",
+            "the app feeds float32, uint8 or int8 inputs: convert with --io-type float32, uint8 or int8")
     if spec.input.dtype != "float32" and spec.input.normalization is not None and spec.input.quantization is None:
         raise OptionError(f"the {spec.input.dtype} input has a normalization but no quantization", "convert the model again with tflgen convert")
     if spec.input.dtype == "float32" and spec.input.normalization is None:

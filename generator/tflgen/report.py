@@ -87,7 +87,8 @@ def summary_rows(data: dict[str, Any]) -> list[tuple[str, str]]:
     size = data["size"]
     rows.append(("size", f"{size['bytes']:,} bytes, {size['ratio']:.3f}x the {size['recipe']} weight limit ({size['parameters']:,} parameters)"))
     for latency in data["latency"]:
-        rows.append((f"latency, {latency['threads']} thread(s)", f"median {latency['median_ms']:.2f} ms, p90 {latency['p90_ms']:.2f} ms ({latency['runs']} runs)"))
+        rows.append((f"latency, {latency['threads']} thread(s)",
+            f"median {latency['median_ms']:.2f} ms, p90 {latency['p90_ms']:.2f} ms ({latency['runs']} runs)"))
     rows += quantization_rows(data.get("quantization"))
     rows += delegate_rows(data.get("delegates") or {})
     rows.append(("reference", data["reference"]))
@@ -183,14 +184,19 @@ def markdown(data: dict[str, Any]) -> str:
     lines = ["# tflgen verification report", "", "| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in summary_rows(data)]
     if data.get("candidates"):
-        lines += ["", "## Recipes tried (--quantize auto)", "", "| recipe | size (bytes) | size / limit | agreement | drop | within budget | output SQNR | median latency (ms) by threads | speed vs float32 | chosen |", "|---|---|---|---|---|---|---|---|---|---|"]
+        lines += ["", "## Recipes tried (--quantize auto)", "",
+            "| recipe | size (bytes) | size / limit | agreement | drop | within budget | output SQNR | median latency (ms) by threads "
+            "| speed vs float32 | chosen |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
         for c in data["candidates"]:
             if "failure" in c:
                 lines.append(f"| {c['recipe']} | failed: {c['failure']} | | | | | | | | |")
             else:
                 latency = ", ".join(f"{t}: {ms:.2f}" for t, ms in c["latency_ms"].items())
                 speed = f"{c['speed_vs_float32']:.2f}x" + (" (slower than float32)" if c["slower_than_float32"] else "") if c.get("speed_vs_float32") else ""
-                lines.append(f"| {c['recipe']} | {c['size_bytes']:,} | {c['size_ratio']:.3f} | {c['agreement']:.4f} | {c['drop']:.4f} | {'yes' if c['within_budget'] else 'no'} | {format_db(c.get('sqnr_db'))} | {latency} | {speed} | {'**yes**' if c['chosen'] else ''} |")
+                within, chosen = "yes" if c["within_budget"] else "no", "**yes**" if c["chosen"] else ""
+                lines.append(f"| {c['recipe']} | {c['size_bytes']:,} | {c['size_ratio']:.3f} | {c['agreement']:.4f} | {c['drop']:.4f} | {within} "
+                             f"| {format_db(c.get('sqnr_db'))} | {latency} | {speed} | {chosen} |")
         if data.get("choice"):
             lines += ["", f"Choice: {data['choice']}"]
     if data.get("keep_accuracy"):

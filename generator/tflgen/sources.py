@@ -243,7 +243,8 @@ def _open_saved_model(tf: Any, path: Path, flags: GraphFlags, size: int) -> Sour
     try:
         loaded = tf.saved_model.load(str(path))
     except Exception as exc:  # TF raises many types for a broken SavedModel
-        raise SourceError(f"{path}: cannot load SavedModel: {first_line(exc)}", "check that the folder was written by tf.saved_model.save or model.export") from exc
+        raise SourceError(f"{path}: cannot load SavedModel: {first_line(exc)}",
+            "check that the folder was written by tf.saved_model.save or model.export") from exc
     signatures = dict(loaded.signatures)
     if not signatures:
         raise SourceError(
@@ -263,7 +264,8 @@ def _open_saved_model(tf: Any, path: Path, flags: GraphFlags, size: int) -> Sour
     function = tf.function(lambda x: signature(**{input_name: x}))
     # Not frozen: freezing inlines functions and drops `experimental_implements` composites such
     # as TFLite_Detection_PostProcess; the converter freezes SavedModel variables itself.
-    return _traced(tf, SourceKind.SAVED_MODEL, path, f"tf.saved_model.load (signature {name!r})", function, input_name, shape, spec.dtype, None, size, loaded, freeze=False)
+    return _traced(tf, SourceKind.SAVED_MODEL, path, f"tf.saved_model.load (signature {name!r})", function, input_name, shape, spec.dtype, None, size, loaded,
+        freeze=False)
 
 
 def _open_keras(tf: Any, kind: SourceKind, path: Path, flags: GraphFlags, size: int) -> SourceModel:
@@ -286,7 +288,8 @@ def _load_keras(path: Path, kind: SourceKind) -> tuple[Any, str]:
     import keras
 
     if kind is SourceKind.KERAS and not zipfile.is_zipfile(path):
-        raise SourceError(f"{path}: not a Keras 3 archive (a .keras file is a zip)", "the file is corrupt or truncated; save the model again with model.save('model.keras')")
+        raise SourceError(f"{path}: not a Keras 3 archive (a .keras file is a zip)",
+            "the file is corrupt or truncated; save the model again with model.save('model.keras')")
 
     try:
         return keras.saving.load_model(str(path), compile=False), f"Keras {keras.__version__} (keras.saving.load_model)"
@@ -319,7 +322,8 @@ def _read_graph_def(tf: Any, path: Path) -> Any:
         else:
             graph_def.ParseFromString(path.read_bytes())
     except (message.DecodeError, text_format.ParseError, UnicodeDecodeError, RuntimeWarning) as exc:
-        raise SourceError(f"{path}: not a valid TensorFlow GraphDef ({first_line(exc)})", "the file is corrupt or truncated; export the frozen graph again") from exc
+        raise SourceError(f"{path}: not a valid TensorFlow GraphDef ({first_line(exc)})",
+            "the file is corrupt or truncated; export the frozen graph again") from exc
     if not graph_def.node:
         raise SourceError(f"{path}: the GraphDef has no nodes", "the file is empty, corrupt or not a frozen graph")
     return graph_def
@@ -343,7 +347,7 @@ def _freeze_checkpoint(tf: Any, prefix: Path, flags: GraphFlags) -> Any:
         raise SourceError(f"{meta}: not a valid MetaGraphDef ({first_line(exc)})", "the file is corrupt; save the checkpoint again") from exc
     _check_nodes_exist(prefix, meta_graph.graph_def, flags)
     # An export graph's post-process node has no TensorFlow kernel: freeze up to its inputs, then put it back.
-    postprocess = _postprocess_node(prefix, meta_graph.graph_def, flags.outputs)
+    postprocess = _postprocess_node(meta_graph.graph_def, flags.outputs)
     outputs = [_node_name(n) for n in flags.outputs]
     if postprocess is not None:
         kept = [n for n in meta_graph.graph_def.node if n.name != postprocess.name]
@@ -356,7 +360,8 @@ def _freeze_checkpoint(tf: Any, prefix: Path, flags: GraphFlags) -> Any:
             saver = v1.train.import_meta_graph(meta_graph, clear_devices=True)
             saver.restore(session, str(prefix))
         except Exception as exc:
-            raise SourceError(f"{prefix}: cannot restore the checkpoint: {first_line(exc)}", "check that .meta, .index and .data files come from the same save") from exc
+            raise SourceError(f"{prefix}: cannot restore the checkpoint: {first_line(exc)}",
+                "check that .meta, .index and .data files come from the same save") from exc
         frozen = v1.graph_util.convert_variables_to_constants(session, graph.as_graph_def(), outputs)
     if postprocess is not None:
         frozen.node.append(postprocess)
@@ -367,7 +372,7 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
     v1 = tf.compat.v1
     _require_graph_flags(path, flags, graph_def)
     _check_nodes_exist(path, graph_def, flags)
-    postprocess = _postprocess_node(path, graph_def, flags.outputs)
+    postprocess = _postprocess_node(graph_def, flags.outputs)
     if postprocess is not None:
         return _up_to_postprocess(tf, kind, path, graph_def, flags, size, loader, postprocess)
     # Only what the outputs need is imported (an export graph may hold ops TensorFlow can't run).
@@ -405,7 +410,7 @@ def _from_graph_def(tf: Any, kind: SourceKind, path: Path, graph_def: Any, flags
                        quantization_aware=aware, input_range_learned=input_learned, preprocessing_cut=cut)
 
 
-def _postprocess_node(path: Path, graph_def: Any, outputs: tuple[str, ...]) -> Any:
+def _postprocess_node(graph_def: Any, outputs: tuple[str, ...]) -> Any:
     """The TFLite_Detection_PostProcess node the --outputs name (any of its four outputs), or None."""
     nodes = {n.name: n for n in graph_def.node}
     named = [nodes[_node_name(o)] for o in outputs]
@@ -518,7 +523,8 @@ def _preprocessing_cut(tf: Any, graph_def: Any, input_name: str, dtype: Any, sha
         return None
 
 
-def _implied_normalization(tf: Any, graph_def: Any, input_name: str, dtype: Any, shape: tuple[int, ...], tensor: str) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...]]:
+def _implied_normalization(tf: Any, graph_def: Any, input_name: str, dtype: Any, shape: tuple[int, ...], tensor: str) -> tuple[tuple[float, ...], tuple[float,
+    ...], tuple[int, ...]]:
     """What `tensor` makes of pixels: run black and white images through the graph's own preprocessing;
     x = (pixel - mean) / std at the centre gives mean and std per channel."""
     v1 = tf.compat.v1
@@ -562,7 +568,8 @@ def _check_nodes_exist(path: Path, graph_def: Any, flags: GraphFlags) -> None:
                 raise OptionError(f"{option} {value!r}: no such node in {path}", "node names are case-sensitive; list them with TensorBoard or Netron")
 
 
-def _traced(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, input_name: str, shape: tuple[int, ...], dtype: Any, params: int | None, size: int, keepalive: Any, freeze: bool) -> SourceModel:
+def _traced(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, input_name: str, shape: tuple[int, ...], dtype: Any, params: int | None,
+    size: int, keepalive: Any, freeze: bool) -> SourceModel:
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     safe_name = re.sub(r"[^A-Za-z0-9_.\-/]", "_", input_name) or "input"
@@ -571,7 +578,8 @@ def _traced(tf: Any, kind: SourceKind, path: Path, loader: str, function: Any, i
         if freeze:
             concrete = convert_variables_to_constants_v2(concrete)
     except Exception as exc:
-        raise SourceError(f"{path}: cannot trace the model at input shape {list(shape)}: {first_line(exc)}", "check --input-shape; the model must accept a batch of one image") from exc
+        raise SourceError(f"{path}: cannot trace the model at input shape {list(shape)}: {first_line(exc)}",
+            "check --input-shape; the model must accept a batch of one image") from exc
     if params is None:
         params = sum(int(np.prod(v.shape)) for v in concrete.variables if v.dtype.is_floating) or _graph_parameter_count(tf, concrete.graph.as_graph_def())
     outputs = tuple(
@@ -595,7 +603,8 @@ def _implements_detection_postprocess(graph_def: Any) -> bool:
 def _fixed_shape(declared: tuple[int | None, ...] | None, given: tuple[int, ...] | None, what: str) -> tuple[int, ...]:
     if given is not None:
         if declared is not None and (len(declared) != len(given) or any(d is not None and d != g for d, g in zip(declared[1:], given[1:]))):
-            raise OptionError(f"--input-shape {','.join(map(str, given))} does not fit {what} of shape {_show(declared)}", "give the model's own shape, with a batch of 1")
+            raise OptionError(f"--input-shape {','.join(map(str, given))} does not fit {what} of shape {_show(declared)}",
+                "give the model's own shape, with a batch of 1")
         if given[0] != 1:
             raise OptionError(f"--input-shape {','.join(map(str, given))}: batch must be 1", "mobile models run one image at a time: --input-shape 1,H,W,C")
         return given

@@ -344,7 +344,8 @@ def _ssd_spec(params: SsdParams | None, task: Task, outputs: tuple[OutputSpec, .
     if task is not Task.DETECTION:
         raise OptionError(f"{ANCHORS_OPTION} with --task {task.value}", f"anchors belong to a raw SSD detector: drop {ANCHORS_OPTION} or pass --task detection")
     if not any(o.role is Role.BOX_ENCODINGS for o in outputs):
-        raise OptionError(f"{ANCHORS_OPTION}: the model already ends in {DETECTION_POSTPROCESS_OP}", f"drop {ANCHORS_OPTION}: the model decodes its boxes itself")
+        raise OptionError(f"{ANCHORS_OPTION}: the model already ends in {DETECTION_POSTPROCESS_OP}",
+            f"drop {ANCHORS_OPTION}: the model decodes its boxes itself")
     if params.use_regular_nms:
         raise OptionError("regular (per-class) NMS for a raw SSD", "the app runs the op's fast NMS (one class per box, classes compete)")
     check_anchor_count(params.anchor_count, next(o for o in outputs if o.role is Role.BOX_ENCODINGS).shape[1])

@@ -115,7 +115,8 @@ def _read_csv(path: Path) -> np.ndarray:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise OptionError(f"{ANCHORS_OPTION} {path}: cannot read the file ({first_line(exc)})", "give a UTF-8 text file, 4 comma-separated numbers per line") from exc
+        raise OptionError(f"{ANCHORS_OPTION} {path}: cannot read the file ({first_line(exc)})",
+            "give a UTF-8 text file, 4 comma-separated numbers per line") from exc
     rows = []
     for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split(",")
@@ -142,7 +143,8 @@ def check_anchors(values: np.ndarray, what: str) -> np.ndarray:
     anchors = values.astype(np.float32)
     bad = ~np.isfinite(anchors).all(axis=1)
     if bad.any():
-        raise OptionError(f"{what}: anchor row {int(np.argmax(bad))} is not finite ({anchors[bad][0].tolist()})", "every anchor needs 4 finite numbers cy,cx,h,w")
+        raise OptionError(f"{what}: anchor row {int(np.argmax(bad))} is not finite ({anchors[bad][0].tolist()})",
+            "every anchor needs 4 finite numbers cy,cx,h,w")
     small = (anchors[:, 2] <= 0) | (anchors[:, 3] <= 0)
     if small.any():
         raise OptionError(
@@ -165,7 +167,8 @@ def _check_scales(values: tuple[float, ...], text: str) -> tuple[float, float, f
     if len(values) != 4:
         raise OptionError(f"{SCALES_OPTION} {text!r} has {len(values)} values, not 4", f"give y,x,h,w scales, e.g. {SCALES_OPTION} 10,10,5,5")
     if not all(np.isfinite(v) and v > 0 for v in values):
-        raise OptionError(f"{SCALES_OPTION} {text!r}: every scale must be a positive finite number", "the encodings are divided by them; the TF OD API default is 10,10,5,5")
+        raise OptionError(f"{SCALES_OPTION} {text!r}: every scale must be a positive finite number",
+            "the encodings are divided by them; the TF OD API default is 10,10,5,5")
     return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
 
 
@@ -198,7 +201,8 @@ def split_raw_outputs(outputs: Sequence[NamedTensor], dtypes: tuple[str, ...], c
     scores = [i for i in candidates if outputs[i].shape[2] != 4]
     if len(boxes) == 2 and not scores and outputs[boxes[0]].shape == outputs[boxes[1]].shape:
         raise OptionError(
-            f"{context}: the model's outputs ({shapes}) are both [1, N, 4]: box encodings and class scores (3 classes + background) can't be told apart by shape",
+            f"{context}: the model's outputs ({shapes}) are both [1, N, 4]: "
+            "box encodings and class scores (3 classes + background) can't be told apart by shape",
             "export the raw detector with class scores of another width, or add the post-processing in the exported model itself",
         )
     if len(boxes) != 1 or len(scores) != 1:
@@ -396,7 +400,7 @@ def _is_trackable(value: Any) -> bool:
 def _placeholder_body(tf: Any, max_detections: int) -> Any:
     """The composite's body: right shapes and dtypes, never run in the .tflite (the op replaces it)."""
 
-    def body(box_encodings: Any, class_scores: Any, anchors: Any) -> tuple[Any, Any, Any, Any]:
+    def body(box_encodings: Any, class_scores: Any, anchors: Any) -> tuple[Any, Any, Any, Any]:  # noqa: ARG001 (the op's inputs)
         return (
             tf.zeros([1, max_detections, 4], tf.float32), tf.zeros([1, max_detections], tf.float32),
             tf.zeros([1, max_detections], tf.float32), tf.zeros([1], tf.float32),

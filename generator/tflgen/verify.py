@@ -151,7 +151,8 @@ def quantization_check(
             confidence = confidence + Confidence(sum(i in found for i in confident), len(confident))
         matched = {"boxes": boxes, "scores": scores} if boxes.signal > 0 else {}
         return QuantizationCheck(
-            matched, confidence, "the detections both find (same class, IoU >= 0.5): boxes and scores; the raw box encodings and class scores are inside the .tflite",
+            matched, confidence,
+                "the detections both find (same class, IoU >= 0.5): boxes and scores; the raw box encodings and class scores are inside the .tflite",
             f"the source's detections with score >= {score_threshold + CONFIDENT_GAP:g} (threshold + {CONFIDENT_GAP:g}) found by the .tflite",
         )
     if output.role is Role.LABEL_MAP or any(o is None for o in reference_outputs):
@@ -305,7 +306,7 @@ class Verification:
             "metrics": self.metrics, "reference": self.reference_kind,
             "size": {"bytes": self.size_bytes, "recipe": self.recipe, "parameters": self.parameter_count,
                      "weight_limit_bytes": self.weight_limit_bytes, "ratio": self.size_ratio},
-            "latency": [{"threads": l.threads, "median_ms": l.median_ms, "p90_ms": l.p90_ms, "runs": l.runs} for l in self.latency],
+            "latency": [{"threads": run.threads, "median_ms": run.median_ms, "p90_ms": run.p90_ms, "runs": run.runs} for run in self.latency],
             "settings": self.settings,
             **({"quantization": self.quantization.to_json()} if self.quantization else {}),
             **({"delegates": self.delegates} if self.delegates else {}),

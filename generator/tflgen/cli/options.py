@@ -45,7 +45,8 @@ def _apply_example(ctx: typer.Context, value: Optional[str]) -> Optional[str]:
 
 Example = Annotated[
     Optional[str],
-    typer.Option("--example", help="One of tflgen's trained examples (classification, detection, segmentation): its model, labels, normalization and int8 calibration images.",
+    typer.Option("--example",
+        help="One of tflgen's trained examples (classification, detection, segmentation): its model, labels, normalization and int8 calibration images.",
                  is_eager=True, callback=_apply_example, show_default=False),
 ]
 def int8_settings(ctx: typer.Context, quantize: Recipe | None, io_type: IoType | None, calibration: Path | None):
@@ -100,7 +101,9 @@ Labels = Annotated[
 ]
 LabelOffset = Annotated[
     Optional[int],
-    typer.Option("--label-offset", help="Label of class i is line i+offset: 1 when the file starts with a background/??? row, -1 when the model has a background class the file lacks.", rich_help_panel="Model", show_default=False),
+    typer.Option("--label-offset",
+        help="Label of class i is line i+offset: 1 when the file starts with a background/??? row, -1 when the model has a background class the file lacks.",
+            rich_help_panel="Model", show_default=False),
 ]
 Color = Annotated[
     Optional[ColorOrder],
@@ -113,11 +116,14 @@ Resize = Annotated[
 
 # Conversion options, shared by convert and app.
 Quantize = Annotated[
-    Optional[Recipe], typer.Option("--quantize", "-q", help="Recipe: float32 (default), float16, dynamic (int8 weights), int8 (full integer), auto (the smallest within --max-drop on --images).", rich_help_panel="Quantization", show_default=False),
+    Optional[Recipe], typer.Option("--quantize", "-q",
+        help="Recipe: float32 (default), float16, dynamic (int8 weights), int8 (full integer), auto (the smallest within --max-drop on --images).",
+            rich_help_panel="Quantization", show_default=False),
 ]
 
 IoTypeOption = Annotated[
-    Optional[IoType], typer.Option("--io-type", help="int8 only: the model's input/output type (default float32).", rich_help_panel="Quantization", show_default=False),
+    Optional[IoType], typer.Option("--io-type", help="int8 only: the model's input/output type (default float32).", rich_help_panel="Quantization",
+        show_default=False),
 ]
 
 TargetOption = Annotated[
@@ -125,7 +131,8 @@ TargetOption = Annotated[
 ]
 
 Calibration = Annotated[
-    Optional[Path], typer.Option("--calibration", help="Folder of representative images for int8 (jpg/png/bmp, recursive).", rich_help_panel="Quantization", show_default=False),
+    Optional[Path], typer.Option("--calibration", help="Folder of representative images for int8 (jpg/png/bmp, recursive).", rich_help_panel="Quantization",
+        show_default=False),
 ]
 
 CalibrationCount = Annotated[
@@ -133,7 +140,8 @@ CalibrationCount = Annotated[
 ]
 
 AllowRandomCalibration = Annotated[
-    bool, typer.Option("--allow-random-calibration", help="Calibrate on random pixels when you have no images (accuracy unknown).", rich_help_panel="Quantization"),
+    bool, typer.Option("--allow-random-calibration", help="Calibrate on random pixels when you have no images (accuracy unknown).",
+        rich_help_panel="Quantization"),
 ]
 
 AllowFloatFallback = Annotated[
@@ -145,11 +153,15 @@ SelectTfOps = Annotated[
 ]
 
 SsdAnchors = Annotated[
-    Optional[Path], typer.Option("--ssd-anchors", help="Raw SSD: anchors [N,4] cy,cx,h,w (.npy/.csv); appends TFLite_Detection_PostProcess (tflgen app with a raw .tflite: the app decodes + NMS in Kotlin).", rich_help_panel="SSD post-processing", show_default=False),
+    Optional[Path], typer.Option("--ssd-anchors",
+        help="Raw SSD: anchors [N,4] cy,cx,h,w (.npy/.csv); appends TFLite_Detection_PostProcess "
+             "(tflgen app with a raw .tflite: the app decodes + NMS in Kotlin).",
+        rich_help_panel="SSD post-processing", show_default=False),
 ]
 
 SsdScales = Annotated[
-    Optional[str], typer.Option("--ssd-scales", help="Box coder scales y,x,h,w (default 10,10,5,5).", rich_help_panel="SSD post-processing", show_default=False),
+    Optional[str], typer.Option("--ssd-scales", help="Box coder scales y,x,h,w (default 10,10,5,5).", rich_help_panel="SSD post-processing",
+        show_default=False),
 ]
 
 MaxDetections = Annotated[
@@ -165,28 +177,36 @@ IouThreshold = Annotated[
 ]
 
 Images = Annotated[
-    Optional[Path], typer.Option("--images", help="--quantize auto / --keep-accuracy: images to verify every recipe (or trial) on.", rich_help_panel="Quantization", show_default=False),
+    Optional[Path], typer.Option("--images", help="--quantize auto / --keep-accuracy: images to verify every recipe (or trial) on.",
+        rich_help_panel="Quantization", show_default=False),
 ]
 
 KeepAccuracy = Annotated[
-    Optional[str], typer.Option("--keep-accuracy", help="int8 that keeps accuracy on --images: a drop (1 - agreement, 0..1) or an output SQNR floor like 30dB. Fits activation ranges, then keeps the fewest worst layers (TensorFlow's quantization debugger) in float.", rich_help_panel="Quantization", show_default=False, metavar="DROP|NdB"),
+    Optional[str], typer.Option("--keep-accuracy",
+        help="int8 that keeps accuracy on --images: a drop (1 - agreement, 0..1) or an output SQNR floor like 30dB. Fits activation "
+             "ranges, then keeps the fewest worst layers (TensorFlow's quantization debugger) in float.",
+        rich_help_panel="Quantization", show_default=False, metavar="DROP|NdB"),
 ]
 
 MaxDrop = Annotated[
-    Optional[float], typer.Option("--max-drop", help="--quantize auto: largest accepted 1 - agreement (0..1).", rich_help_panel="Quantization", show_default=False),
+    Optional[float], typer.Option("--max-drop", help="--quantize auto: largest accepted 1 - agreement (0..1).", rich_help_panel="Quantization",
+        show_default=False),
 ]
 
 Report = Annotated[
-    Optional[Path], typer.Option("--report", help="--quantize auto / --keep-accuracy: write the chosen model's verification report here.", rich_help_panel="Quantization", show_default=False),
+    Optional[Path], typer.Option("--report", help="--quantize auto / --keep-accuracy: write the chosen model's verification report here.",
+        rich_help_panel="Quantization", show_default=False),
 ]
 
 
-def ssd_options(anchors: Path | None, scales: str | None, max_detections: int | None, score_threshold: float | None, iou_threshold: float | None):  # -> SsdOptions | None
+def ssd_options(anchors: Path | None, scales: str | None, max_detections: int | None, score_threshold: float | None,
+    iou_threshold: float | None):  # -> SsdOptions | None
     """The SSD post-processing options, or None; the others without --ssd-anchors are an error."""
     from tflgen.pipeline import SsdOptions
 
     if anchors is not None:
         return SsdOptions(anchors, scales, max_detections, score_threshold, iou_threshold)
     if any(v is not None for v in (scales, max_detections, score_threshold, iou_threshold)):
-        raise OptionError("--ssd-scales/--max-detections/--score-threshold/--iou-threshold need --ssd-anchors", "they configure the SSD post-processing that --ssd-anchors adds")
+        raise OptionError("--ssd-scales/--max-detections/--score-threshold/--iou-threshold need --ssd-anchors",
+            "they configure the SSD post-processing that --ssd-anchors adds")
     return None

@@ -45,8 +45,9 @@ def print_candidates(result: ConvertResult, reporter: Reporter) -> None:
         if v is None:
             table.add_row(c.recipe, f"failed: {c.failure}", "", "", "", "", "", "", "", "")
             continue
-        latency = ", ".join(f"{l.median_ms:.2f} ms @{l.threads}" for l in v.latency)
-        speed = "" if c.speed_vs_float32 is None else f"{c.speed_vs_float32:.2f}x" + (" [yellow](slower than float32)[/yellow]" if c.slower_than_float32 else "")
+        latency = ", ".join(f"{run.median_ms:.2f} ms @{run.threads}" for run in v.latency)
+        slower = " [yellow](slower than float32)[/yellow]" if c.slower_than_float32 else ""
+        speed = "" if c.speed_vs_float32 is None else f"{c.speed_vs_float32:.2f}x{slower}"
         table.add_row(c.recipe, _size(v.size_bytes), f"{v.size_ratio:.3f}", f"{v.agreement:.4f}", f"{v.drop:.4f}",
                       "yes" if v.within_budget else "no", format_db(v.quantization.to_json()["sqnr_db"]) if v.quantization else "n/a",
                       latency, speed, "[bold green]✓[/bold green]" if c.chosen else "")
@@ -152,7 +153,9 @@ def print_metadata_result(output: object, result: MetadataResult, reporter: Repo
                   + (spec.input.normalization.describe() if spec.input.normalization else "raw pixels"))
     for o in spec.outputs:
         table.add_row("output", f"#{o.index} {o.role.value} {list(o.shape)} {o.dtype}")
-    table.add_row("labels", f"{len(spec.class_labels())} for {spec.num_classes} classes" + (f" (offset {spec.label_offset})" if spec.label_offset else "") if spec.labels else "none")
+    table.add_row("labels",
+        f"{len(spec.class_labels())} for {spec.num_classes} classes" + (f" (offset {spec.label_offset})" if spec.label_offset else "")
+        if spec.labels else "none")
     add_metadata_rows(table, result.metadata)
     table.add_row("size", f"{_size(result.size_bytes)}")
     reporter.out.print(table)

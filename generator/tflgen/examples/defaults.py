@@ -27,7 +27,8 @@ def example(name: str, option: str = "--example") -> Example:
         raise OptionError(f"{option} {name!r}: no such example", f"choose one of {', '.join(EXAMPLES)}")
     found = EXAMPLES[name]
     if not found.is_built():
-        raise OptionError(f"{option} {name}: the example's model is missing from {found.folder}", "reinstall tflgen, or run scripts/train_examples.py in a checkout")
+        raise OptionError(f"{option} {name}: the example's model is missing from {found.folder}",
+            "reinstall tflgen, or run scripts/train_examples.py in a checkout")
     return found
 
 

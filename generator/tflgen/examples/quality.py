@@ -83,7 +83,7 @@ def detection_map(
             truths = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)[np.asarray(classes) == cls]
             total += len(truths)
             taken = np.zeros(len(truths), dtype=bool)
-            for c, score, box in sorted((d for d in found if d[0] == cls), key=lambda d: -d[1]):
+            for _, score, box in sorted((d for d in found if d[0] == cls), key=lambda d: -d[1]):
                 overlaps = [float(intersection_over_union(np.asarray(box), t)) for t in truths]
                 best = int(np.argmax(overlaps)) if overlaps else -1
                 hit = best >= 0 and overlaps[best] >= iou_threshold and not taken[best]
