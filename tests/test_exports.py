@@ -235,6 +235,10 @@ def test_deeplab_whole_graph_converts_as_float_with_its_uint8_input_and_int64_la
     inp, outs = tflite_io(out)
     assert inp["dtype"] == np.uint8 and [o["dtype"] for o in outs] == [np.int64]
     assert list(outs[0]["shape"]) == [1, 64, 64]
+    from tflgen.tflite_info import read_model
+
+    info = read_model(out.read_bytes(), "deeplab")
+    assert not info.integer_activations and info.float_ops == ()  # a float model, whatever its IO
 
 
 def test_deeplab_int8_names_what_it_cant_quantize_and_the_cut_that_works(deeplab, images, tmp_path):

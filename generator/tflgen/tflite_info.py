@@ -169,7 +169,9 @@ def _read(content: bytes) -> ModelInfo:
         ):
             float_counter[name] += 1
             float_tensors.extend((tensors[index].Name() or b"").decode() for index in outputs if index >= 0)
-    integer = any(dtypes[i] in INTEGER_DTYPES and not constant[i] for i in range(len(tensors)))
+    # Integer activations, not just integer IO: a float model fed raw uint8 pixels (DeepLab's whole graph) is not an integer model.
+    graph_inputs = {graph.Inputs(i) for i in range(graph.InputsLength())}
+    integer = any(dtypes[i] in INTEGER_DTYPES and not constant[i] and i not in graph_inputs for i in range(len(tensors)))
 
     def origin(index: int) -> tuple[str | None, int | None]:
         seen = 0
