@@ -88,9 +88,13 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
     from tflgen.console import Reporter
     from tflgen.pipeline import ConvertOptions, VerifyOptions, convert_model, verify_model
     from tflgen.recipes import Recipe
-    from tflgen.spec import SpecOptions
+    from tflgen.keep_accuracy import AccuracyTarget
+    from tflgen.spec import Preprocessing, SpecOptions
 
-    common = dict(source=path, force=True, calibration=calibration, calibration_count=calibration_count, mean="127.5", std="127.5", images=images)
+    NORMALIZED = SpecOptions(preprocessing=Preprocessing.parse("127.5", "127.5"))  # noqa: N806
+
+    common = dict(source=path, force=True, calibration=calibration, calibration_count=calibration_count,
+                  preprocessing=Preprocessing.parse("127.5", "127.5"), images=images)
     with contextlib.redirect_stderr(io.StringIO()):
         auto = convert_model(ConvertOptions(output=work / "auto.tflite", recipe=Recipe.AUTO, max_drop=1.0, **common), Reporter())
     print("| recipe | size (bytes) | top-1 agreement | output SQNR | confident agreement (of confident images) | verdict | latency 1 thread (ms) |")
@@ -106,7 +110,8 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
     print()
     start = time.perf_counter()
     with contextlib.redirect_stderr(io.StringIO()):
-        kept = convert_model(ConvertOptions(output=work / "kept.tflite", recipe=Recipe.INT8, keep_accuracy=keep_accuracy, io_type=io_type, **common),
+        kept = convert_model(ConvertOptions(output=work / "kept.tflite", recipe=Recipe.INT8, keep_accuracy=AccuracyTarget.parse(keep_accuracy),
+                                            io_type=io_type, **common),
                              Reporter()).kept_float
     seconds = time.perf_counter() - start
     plain, chosen = kept.plain, kept.chosen
@@ -150,7 +155,7 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
         cells = []
         for name, model in (("plain", plain_model), ("kept", work / "kept.tflite")):
             with contextlib.redirect_stderr(io.StringIO()):
-                v = verify_model(VerifyOptions(path, model, folder, SpecOptions(mean="127.5", std="127.5"), image_count=FRESH_IMAGES, latency=False),
+                v = verify_model(VerifyOptions(path, model, folder, NORMALIZED, image_count=FRESH_IMAGES, latency=False),
                                  Reporter()).verification
             pooled[name][0] = pooled[name][0] + v.quantization.sqnr
             pooled[name][1] += v.agreement / len(fresh)

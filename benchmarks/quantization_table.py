@@ -54,6 +54,7 @@ def main() -> None:
     from tflgen.console import Reporter
     from tflgen.pipeline import ConvertOptions, convert_model
     from tflgen.recipes import Recipe
+    from tflgen.spec import Preprocessing
 
     work = Path(tempfile.mkdtemp(prefix="tflgen-quant-"))
     images = models.write_images(work / "images", IMAGES, seed=3)
@@ -70,7 +71,7 @@ def main() -> None:
         model.save(path)
         options = ConvertOptions(
             source=path, output=work / "chosen.tflite", force=True, recipe=Recipe.AUTO, calibration=calibration,
-            calibration_count=60, mean="127.5", std="127.5", images=images, max_drop=1.0,
+            calibration_count=60, preprocessing=Preprocessing.parse("127.5", "127.5"), images=images, max_drop=1.0,
         )
         with contextlib.redirect_stderr(io.StringIO()):
             result = convert_model(options, Reporter())

@@ -458,12 +458,13 @@ HELD_OUT = {"classification": "classification_images", "detection": "detection_i
 def convert_int8(example: Example, model_path: Path, anchors_path: Path | None, calibration: Path, output: Path) -> bytes:
     """tflgen's own pipeline: int8, uint8 IO, calibrated on generated images (+ the SSD op for detection)."""
     from tflgen.console import Reporter
-    from tflgen.pipeline import ConvertOptions, SsdOptions, convert_model
+    from tflgen.pipeline import ConvertOptions, convert_model
     from tflgen.recipes import IoType, Recipe
+    from tflgen.ssd import SsdOptions
 
     options = ConvertOptions(
         source=model_path, output=output, force=True, recipe=Recipe.INT8, io_type=IoType.UINT8,
-        calibration=calibration, calibration_count=CALIBRATION_COUNT, mean=example.mean_option, std=example.std_option,
+        calibration=calibration, calibration_count=CALIBRATION_COUNT, preprocessing=example.preprocessing,
         ssd=SsdOptions(anchors=anchors_path, scales=example.scales_option) if anchors_path else None,
     )
     convert_model(options, Reporter())

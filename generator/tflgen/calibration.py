@@ -9,7 +9,7 @@ import numpy as np
 
 from tflgen.console import Reporter
 from tflgen.errors import CalibrationError
-from tflgen.images import UnreadableImage, load_image, pick_images
+from tflgen.images import read_images
 from tflgen.geometry import preprocess
 from tflgen.reference import Normalization, image_to_input
 from tflgen.spec import ColorOrder, InputSpec, ResizeMode
@@ -51,25 +51,8 @@ def load_calibration(
         "input", height, width, channels, np.dtype(dtype).name, None,
         color or (ColorOrder.GRAY if channels == 1 else ColorOrder.RGB), normalization, resize,
     )
-    chosen = pick_images(folder, count, "--calibration")
-    samples = []
-    skipped = []
-    with reporter.progress("Reading calibration images", len(chosen)) as advance:
-        for path in chosen:
-            try:
-                image = load_image(path, 3)
-            except UnreadableImage:
-                skipped.append(path)
-            else:
-                samples.append(preprocess(image, input_spec)[0])
-            advance(1)
-    for path in skipped:
-        reporter.warn(f"skipped unreadable calibration image {path}")
-    if not samples:
-        raise CalibrationError(
-            f"--calibration {folder}: none of the {len(chosen)} images could be read",
-            "check that the files are real JPEG/PNG/BMP images",
-        )
+    images = read_images(folder, count, "--calibration", 3, reporter, progress="Reading calibration images")
+    samples = [preprocess(image, input_spec)[0] for _, image in images]
     return CalibrationSet(
         np.stack(samples), f"{len(samples)} images from {folder}", is_random=False
     )

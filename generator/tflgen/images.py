@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 
+from tflgen.console import Reporter
 from tflgen.errors import CalibrationError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
@@ -55,3 +57,27 @@ def pick_images(folder: Path, count: int, option: str) -> list[Path]:
             f"the folder needs images ending in {', '.join(IMAGE_SUFFIXES)} (sub-folders are searched)",
         )
     return spread(paths, count)
+
+
+def read_images(folder: Path, count: int, option: str, channels: int, reporter: Reporter, keep: int | None = None,
+                progress: str | None = None) -> list[tuple[Path, np.ndarray]]:
+    """Up to `count` images spread over `folder` (`pick_images`), read with `channels`: unreadable ones
+    are skipped with a warning, reading stops once `keep` are read (the rest were spares), and none
+    readable is a CalibrationError naming `option`. `progress` titles a progress bar."""
+    chosen = pick_images(folder, count, option)
+    read = []
+    bar = reporter.progress(progress, len(chosen)) if progress else contextlib.nullcontext(lambda _=1: None)
+    with bar as advance:
+        for path in chosen:
+            advance(1)
+            try:
+                read.append((path, load_image(path, channels)))
+            except UnreadableImage:
+                reporter.warn(f"skipped unreadable {'calibration ' if option == '--calibration' else ''}image {path}")
+                continue
+            if keep is not None and len(read) == keep:
+                break
+    if not read:
+        raise CalibrationError(f"{option} {folder}: none of the {len(chosen)} images could be read",
+                               "check that the files are real JPEG/PNG/BMP images")
+    return read

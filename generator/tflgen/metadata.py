@@ -22,7 +22,7 @@ import numpy as np
 from flatbuffers import table as fb_table
 
 from tflgen.errors import SourceError
-from tflgen.spec import ColorOrder, ModelSpec, Role, SpecOptions, Task, build_spec
+from tflgen.spec import ColorOrder, ModelSpec, Preprocessing, Role, SpecOptions, Task, build_spec
 from tflgen.tflite_info import METADATA_NAME, check_flatbuffer, read_model
 
 METADATA_IDENTIFIER = b"M001"
@@ -516,11 +516,10 @@ def spec_options_from_metadata(metadata: ModelMetadata, files: dict[str, bytes])
         labels = tuple(line.strip() for line in files[label_files[0]].decode("utf-8").splitlines())
         if raw_ssd:
             labels = labels[1:]  # the background column's row: the spec's labels are per class
-    join = lambda values: ",".join(repr(v) for v in values) if values else None  # noqa: E731
-    return SpecOptions(
-        task=task, labels=labels, label_offset=0 if labels else None, mean=join(image.mean), std=join(image.std),
-        color=ColorOrder.GRAY if image.color_space == "GRAYSCALE" else ColorOrder.RGB,
-    )
+    color = ColorOrder.GRAY if image.color_space == "GRAYSCALE" else ColorOrder.RGB
+    normalized = image.mean is not None and image.std is not None
+    preprocessing = Preprocessing(tuple(image.mean) if normalized else None, tuple(image.std) if normalized else None, color)
+    return SpecOptions(task=task, labels=labels, label_offset=0 if labels else None, preprocessing=preprocessing)
 
 
 def spec_from_model(model: bytes, where: str = "model") -> ModelSpec | None:

@@ -13,9 +13,12 @@ import tomllib
 from collections.abc import Mapping
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tflgen.errors import OptionError
+
+if TYPE_CHECKING:
+    from tflgen.pipeline import AppOptions
 
 CONFIG_FILE = "tflgen.toml"
 SECTION = ("tflgen", "app")
@@ -28,6 +31,33 @@ APP_SETTINGS: tuple[str, ...] = (
     "outputs", "input_shape", "name", "description", "model_binding",
 )
 PATH_SETTINGS = frozenset({"source", "labels", "calibration", "ssd_anchors", "images"})
+
+
+def app_settings(options: AppOptions) -> dict[str, Any]:
+    """The `tflgen app` request as the options that would make it again, by option name (None: not given)."""
+    convert, preprocessing, ssd = options.convert, options.convert.preprocessing, options.convert.ssd
+    graph = convert.graph
+
+    def floats(values: tuple[float, ...] | None) -> str | None:
+        import numpy as np
+
+        return ",".join(str(np.float32(v)) for v in values) if values is not None else None  # shortest text of the float32 kept
+
+    return {
+        "example": options.example, "source": convert.source, "package": options.package, "app_name": options.app_name,
+        "task": options.spec.task, "labels": options.spec.labels_path, "label_offset": options.spec.label_offset,
+        "color": preprocessing.color, "resize": preprocessing.resize, "quantize": convert.recipe, "io_type": convert.io_type,
+        "target": convert.target, "calibration": convert.calibration, "calibration_count": convert.calibration_count,
+        "allow_random_calibration": convert.allow_random_calibration, "allow_float_fallback": convert.allow_float_fallback,
+        "select_tf_ops": convert.select_tf_ops, "ssd_anchors": ssd.anchors if ssd else None, "ssd_scales": ssd.scales if ssd else None,
+        "max_detections": ssd.max_detections if ssd else None, "score_threshold": ssd.score_threshold if ssd else None,
+        "iou_threshold": ssd.iou_threshold if ssd else None, "images": options.golden_images, "max_drop": convert.max_drop,
+        "keep_accuracy": str(convert.keep_accuracy) if convert.keep_accuracy is not None else None,
+        "mean": floats(preprocessing.mean), "std": floats(preprocessing.std),
+        "inputs": ",".join(graph.inputs) or None, "outputs": ",".join(graph.outputs) or None,
+        "input_shape": ",".join(map(str, graph.input_shape)) if graph.input_shape else None,
+        "name": options.text.name or None, "description": options.text.description or None, "model_binding": options.model_binding,
+    }
 
 
 def recorded_settings(values: Mapping[str, Any], project: Path, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:

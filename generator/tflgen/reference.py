@@ -30,18 +30,19 @@ class Normalization:
     std: tuple[float, ...]
 
     @classmethod
-    def parse(cls, mean: str, std: str, channels: int) -> Normalization:
-        return cls(
-            _per_channel("--mean", mean, channels),
-            _per_channel("--std", std, channels, nonzero=True),
-        )
+    def for_channels(cls, mean: tuple[float, ...], std: tuple[float, ...], channels: int) -> Normalization:
+        """The parsed --mean/--std (one value, or one per channel) for an input with `channels` channels."""
+        return cls(_per_channel("--mean", mean, channels), _per_channel("--std", std, channels))
 
     def describe(self) -> str:
         return f"mean {_fmt(self.mean)}, std {_fmt(self.std)}"
 
 
-def resolve_normalization(mean: str | None, std: str | None, channels: int, dtype: str, needed_for: str) -> Normalization | None:
-    """The user's mean/std, or None for a raw-pixel (integer) input. Never guessed for a float input."""
+def resolve_normalization(
+    mean: tuple[float, ...] | None, std: tuple[float, ...] | None, channels: int, dtype: str, needed_for: str,
+) -> Normalization | None:
+    """The user's mean/std (parsed by `parse_values`), or None for a raw-pixel (integer) input. Never
+    guessed for a float input."""
     if mean is None and std is None:
         if dtype != "float32":
             return None  # integer input takes raw pixels
@@ -50,25 +51,37 @@ def resolve_normalization(mean: str | None, std: str | None, channels: int, dtyp
             "tflgen never guesses it; the usual choices: " + "; ".join(USUAL_NORMALIZATIONS),
         )
     if mean is None or std is None:
-        given, missing = ("--mean", "--std") if std is None else ("--std", "--mean")
-        raise OptionError(f"{given} given without {missing}", "pass both, e.g. --mean 127.5 --std 127.5")
-    return Normalization.parse(mean, std, channels)
+        raise _one_without_other(std is None)
+    return Normalization.for_channels(mean, std, channels)
+
+
+def parse_values(option: str, text: str, nonzero: bool = False) -> tuple[float, ...]:
+    """--mean/--std: one number or comma-separated numbers, finite (std: not 0), kept as float32, the
+    precision every stage (and the metadata) computes and stores them in. Checked before any model loads."""
+    try:
+        values = tuple(float(part) for part in str(text).split(","))
+    except ValueError:
+        raise OptionError(
+            f"{option} {text!r} is not a number or a comma-separated list of numbers",
+            f"give one value for all channels or one per channel, e.g. {option} 127.5",
+        ) from None
+    if not all(np.isfinite(values)):
+        raise OptionError(f"{option} {text!r} is not finite", f"give finite numbers to {option}")
+    if nonzero and any(v == 0 for v in values):
+        raise OptionError(f"{option} {text!r} contains 0", "std divides the pixel values: it must not be 0")
+    return tuple(float(np.float32(v)) for v in values)
+
+
+def _one_without_other(std_missing: bool) -> OptionError:
+    given, missing = ("--mean", "--std") if std_missing else ("--std", "--mean")
+    return OptionError(f"{given} given without {missing}", "pass both, e.g. --mean 127.5 --std 127.5")
 
 
 def _fmt(values: Sequence[float]) -> str:
     return ",".join(f"{v:g}" for v in values)
 
 
-def _per_channel(option: str, text: str, channels: int, nonzero: bool = False) -> tuple[float, ...]:
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise OptionError(
-            f"{option} {text!r} is not a number or a comma-separated list of numbers",
-            f"give one value for all channels or {channels} comma-separated values, e.g. {option} 127.5",
-        ) from None
-    # Kept as float32, the precision every stage (and the metadata) computes and stores them in.
-    values = tuple(float(np.float32(v)) for v in values)
+def _per_channel(option: str, values: tuple[float, ...], channels: int) -> tuple[float, ...]:
     if len(values) == 1:
         values = values * channels
     if len(values) != channels:
@@ -76,10 +89,6 @@ def _per_channel(option: str, text: str, channels: int, nonzero: bool = False) -
             f"{option} has {len(values)} values but the model's input has {channels} channel(s)",
             f"give one value for all channels or exactly {channels} comma-separated values",
         )
-    if not all(np.isfinite(values)):
-        raise OptionError(f"{option} {text!r} is not finite", f"give finite numbers to {option}")
-    if nonzero and any(v == 0 for v in values):
-        raise OptionError(f"{option} {text!r} contains 0", "std divides the pixel values: it must not be 0")
     return values
 
 

@@ -53,7 +53,7 @@ class ExportedPostprocess:
     """A TF1 export graph's own TFLite_Detection_PostProcess node (the TF Object Detection API's
     export_tflite_ssd_graph.py writes one). TensorFlow has no kernel for it, so the source stops
     at the node's inputs (box encodings, class scores) and this keeps what the node said: its
-    attributes and its constant anchors, from which the op is appended again (tflgen.ssd)."""
+    attributes and its constant anchors, from which the op is appended again (tflgen.ssd_source)."""
 
     node: str
     attrs: dict[str, Any]

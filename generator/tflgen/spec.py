@@ -10,14 +10,14 @@ NMS settings (`SsdSpec`) the app runs, and names the anchors file the app loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tflgen.errors import OptionError, SourceError
 from tflgen.recipes import DETECTION_POSTPROCESS_OP
-from tflgen.reference import Normalization, resolve_normalization
+from tflgen.reference import Normalization, _one_without_other, parse_values, resolve_normalization
 from tflgen.tflite_info import ModelInfo, TensorInfo
 
 if TYPE_CHECKING:
@@ -225,6 +225,34 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class Preprocessing:
+    """How the app turns pixels into the model's input, as the user gave it (--mean, --std, --color,
+    --resize): parsed and checked when the command starts, before any model loads; `normalization`
+    fits it to the model's channels once the model is known."""
+
+    mean: tuple[float, ...] | None = None  # one value, or one per channel
+    std: tuple[float, ...] | None = None
+    color: ColorOrder | None = None  # None: rgb, or gray for one channel
+    resize: ResizeMode = ResizeMode.STRETCH
+
+    @classmethod
+    def parse(cls, mean: str | None, std: str | None, color: ColorOrder | None = None,
+              resize: ResizeMode = ResizeMode.STRETCH) -> Preprocessing:
+        if (mean is None) != (std is None):
+            raise _one_without_other(std is None)
+        return cls(
+            parse_values("--mean", mean) if mean is not None else None,
+            parse_values("--std", std, nonzero=True) if std is not None else None,
+            color, resize,
+        )
+
+    def normalization(self, channels: int, dtype: str, needed_for: str) -> Normalization | None:
+        """x = (pixel - mean) / std for this input, None for raw integer pixels; a float input without
+        --mean/--std is an error (never guessed)."""
+        return resolve_normalization(self.mean, self.std, channels, dtype, needed_for)
+
+
+@dataclass(frozen=True)
 class SpecOptions:
     """What the user says about the model (CLI options), None where not said."""
 
@@ -232,11 +260,15 @@ class SpecOptions:
     labels: tuple[str, ...] = ()
     labels_path: Path | None = None  # where the labels came from, for messages
     label_offset: int | None = None
-    mean: str | None = None
-    std: str | None = None
-    color: ColorOrder | None = None
-    resize: ResizeMode = ResizeMode.STRETCH
+    preprocessing: Preprocessing = field(default_factory=lambda: Preprocessing())
     ssd: SsdParams | None = None  # a raw SSD's anchors and settings, for the app to decode it (--ssd-anchors)
+
+    def over(self, known: SpecOptions) -> SpecOptions:
+        """These options, with what `known` (a model's own metadata) says where these say nothing."""
+        mine, theirs = self.preprocessing, known.preprocessing
+        given = {k: v for k, v in vars(self).items() if v not in (None, ()) and k != "preprocessing"}
+        normalization = (mine.mean, mine.std) if mine.mean is not None else (theirs.mean, theirs.std)
+        return replace(known, **given, preprocessing=Preprocessing(*normalization, mine.color or theirs.color, mine.resize))
 
 
 def _quantization(t: TensorInfo) -> Quantization | None:
@@ -417,13 +449,14 @@ def build_spec(info: ModelInfo, options: SpecOptions, needed_for: str = "the app
     ssd = _ssd_spec(options.ssd, task, outputs, background=scores is None or num_classes == scores.shape[2] - 1)
     offset, num_classes = _fit_labels(labels, num_classes, options.label_offset, options.labels_path)
     channels = t.shape[3]
-    color = options.color or (ColorOrder.GRAY if channels == 1 else ColorOrder.RGB)
+    preprocessing = options.preprocessing
+    color = preprocessing.color or (ColorOrder.GRAY if channels == 1 else ColorOrder.RGB)
     if (color is ColorOrder.GRAY) != (channels == 1):
         raise OptionError(f"--color {color.value} for an input with {channels} channel(s)", "use --color gray for 1 channel, rgb or bgr for 3")
-    normalization = resolve_normalization(options.mean, options.std, channels, t.dtype, needed_for)
+    normalization = preprocessing.normalization(channels, t.dtype, needed_for)
     return ModelSpec(
         task=task,
-        input=InputSpec(t.name, t.shape[1], t.shape[2], channels, t.dtype, _quantization(t), color, normalization, options.resize),
+        input=InputSpec(t.name, t.shape[1], t.shape[2], channels, t.dtype, _quantization(t), color, normalization, preprocessing.resize),
         outputs=outputs,
         labels=labels,
         label_offset=offset,

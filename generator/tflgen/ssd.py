@@ -1,34 +1,23 @@
-"""SSD post-processing for raw detectors: append TFLite_Detection_PostProcess before converting.
+"""SSD post-processing settings, model side: the TFLite_Detection_PostProcess op's attributes
+(`SsdParams`), the anchors and box-coder scales as the user gives them, and the rules that tell a raw
+detector's box encodings from its class scores.
 
 A raw detector (TF Object Detection API convention) ends in box encodings [1, N, 4] and class
-scores [1, N, C+1] with background at index 0; decoding and NMS are left to the app. Given the
-anchors, we wrap the source so that the converter emits the `TFLite_Detection_PostProcess`
-custom op: every LiteRT runtime ships it, it runs in float whatever the model's quantization,
-and the app then only reads boxes, classes, scores and a count.
-
-The converter recognises the op from a `tf.function` with `experimental_implements` and
-replaces its (placeholder) body. That function must survive until the converter sees it:
-freezing with `convert_variables_to_constants_v2` inlines functions and loses the
-annotation, so the wrapper is a plain concrete function, and its keepalive is a `tf.Module`
-the converter can save as a SavedModel (its path that keeps composites).
-
-This module imports TensorFlow only inside `wrap_with_postprocess`.
+scores [1, N, C+1] with background at index 0; decoding and NMS are left to the app, or to the
+op that `tflgen.ssd_source` appends to a TensorFlow source. This module imports no stage and no
+TensorFlow: `spec` reads it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
-from tflgen.console import Reporter, import_tensorflow
-from tflgen.errors import OptionError, SourceError, first_line
-from tflgen.recipes import DETECTION_POSTPROCESS_OP
-from tflgen.sources import ExportedPostprocess, SourceKind, SourceModel, TensorSig
+from tflgen.errors import OptionError, first_line
 
 # The options a CLI exposes for these settings: error messages name them.
 ANCHORS_OPTION = "--ssd-anchors"
@@ -43,7 +32,6 @@ ANCHOR_FORMAT = "an [N, 4] array of (cy, cx, h, w) in normalized image coordinat
 KERNEL_DETECTIONS_PER_CLASS = 100  # the kernel's value when its custom options lack the attribute
 # The op's four outputs, in the op's own order (converted models list them in another order).
 OUTPUT_NAMES = ("detection_boxes", "detection_classes", "detection_scores", "num_detections")
-
 
 @dataclass(frozen=True, eq=False)  # eq=False: numpy arrays have no single truth value
 class SsdParams:
@@ -80,11 +68,9 @@ class SsdParams:
     def anchor_count(self) -> int:
         return int(self.anchors.shape[0])
 
-
 def _check_count(option: str, value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise OptionError(f"{option} {value!r} must be a whole number of at least 1", f"e.g. {option} 10")
-
 
 def load_anchors(path: Path) -> np.ndarray:
     """The anchors file as float32 [N, 4]: `.npy`, or `.csv` of exactly 4 numbers per line.
@@ -100,7 +86,6 @@ def load_anchors(path: Path) -> np.ndarray:
     values = _read_npy(path) if suffix == ".npy" else _read_csv(path)
     return check_anchors(values, f"{ANCHORS_OPTION} {path}")
 
-
 def _read_npy(path: Path) -> np.ndarray:
     try:
         values = np.load(path, allow_pickle=False)
@@ -109,7 +94,6 @@ def _read_npy(path: Path) -> np.ndarray:
     if not isinstance(values, np.ndarray):  # an .npz archive loads as a mapping
         raise OptionError(f"{ANCHORS_OPTION} {path}: not a single .npy array", "save the anchors with numpy.save(path, anchors)")
     return values
-
 
 def _read_csv(path: Path) -> np.ndarray:
     try:
@@ -133,7 +117,6 @@ def _read_csv(path: Path) -> np.ndarray:
         raise OptionError(f"{ANCHORS_OPTION} {path}: the file is empty", f"give {ANCHOR_FORMAT}")
     return np.array(rows)
 
-
 def check_anchors(values: np.ndarray, what: str) -> np.ndarray:
     """float32 [N, 4] anchors, finite, with positive sizes; `what` names the source in errors."""
     if values.dtype.kind not in "iuf":
@@ -153,7 +136,6 @@ def check_anchors(values: np.ndarray, what: str) -> np.ndarray:
         )
     return anchors
 
-
 def parse_scales(text: str) -> tuple[float, float, float, float]:
     """`--ssd-scales y,x,h,w`: the box coder's scale factors (TF OD API default 10,10,5,5)."""
     try:
@@ -162,7 +144,6 @@ def parse_scales(text: str) -> tuple[float, float, float, float]:
         raise OptionError(f"{SCALES_OPTION} {text!r} is not 4 comma-separated numbers", f"give y,x,h,w scales, e.g. {SCALES_OPTION} 10,10,5,5") from None
     return _check_scales(values, text)
 
-
 def _check_scales(values: tuple[float, ...], text: str) -> tuple[float, float, float, float]:
     if len(values) != 4:
         raise OptionError(f"{SCALES_OPTION} {text!r} has {len(values)} values, not 4", f"give y,x,h,w scales, e.g. {SCALES_OPTION} 10,10,5,5")
@@ -170,7 +151,6 @@ def _check_scales(values: tuple[float, ...], text: str) -> tuple[float, float, f
         raise OptionError(f"{SCALES_OPTION} {text!r}: every scale must be a positive finite number",
             "the encodings are divided by them; the TF OD API default is 10,10,5,5")
     return (float(values[0]), float(values[1]), float(values[2]), float(values[3]))
-
 
 class NamedTensor(Protocol):
     """What the rule below reads of an output: a source's TensorSig or a .tflite's TensorInfo."""
@@ -184,7 +164,6 @@ class NamedTensor(Protocol):
 
 
 RAW_OUTPUTS = "one box encodings output [1, N, 4] and one class scores output [1, N, classes+1]"
-
 
 def split_raw_outputs(outputs: Sequence[NamedTensor], dtypes: tuple[str, ...], context: str, hint: str) -> tuple[int, int]:
     """(box encodings position, class scores position) among a raw detector's outputs.
@@ -212,7 +191,6 @@ def split_raw_outputs(outputs: Sequence[NamedTensor], dtypes: tuple[str, ...], c
         raise OptionError(f"{context}: box encodings have {box_count} rows but class scores {score_count} ({shapes})", "both must have one row per anchor")
     return boxes[0], scores[0]
 
-
 def classes_for_labels(columns: int, label_count: int | None, label_offset: int | None, where: str = "--labels") -> int:
     """A raw SSD's number of classes, from its class scores' columns and the labels. With no labels, the
     Object Detection API's convention: the first column is the background (columns - 1). Otherwise the
@@ -239,172 +217,30 @@ def check_anchor_count(anchor_count: int, box_count: int) -> None:
         )
 
 
-def resolve_raw_outputs(outputs: tuple[TensorSig, ...], anchor_count: int, label_count: int | None = None,
-                        label_offset: int | None = None) -> tuple[int, int, int]:
-    """(box encodings index, class scores index, num_classes) among a TF source's raw outputs (float32).
+@dataclass(frozen=True)
+class SsdOptions:
+    """Raw SSD post-processing as the user gives it: `--ssd-anchors` and the op settings that go with it."""
 
-    The classes: `classes_for_labels` (background first unless the labels say otherwise).
-    """
-    boxes, scores = split_raw_outputs(
-        outputs, ("float32",), ANCHORS_OPTION,
-        f"give {ANCHORS_OPTION} only for a raw detector; a model that already decodes its boxes needs no anchors",
-    )
-    check_anchor_count(anchor_count, outputs[boxes].shape[1])
-    return boxes, scores, classes_for_labels(outputs[scores].shape[2], label_count, label_offset)
-
-
-def source_raw_outputs(source: SourceModel, params: SsdParams) -> tuple[int, int, int]:
-    """(box encodings index, class scores index, num_classes) of a TF source's raw outputs. An export
-    graph's post-process node names them itself (its first two inputs, in that order); other
-    sources' are told apart by shape (`resolve_raw_outputs`)."""
-    exported = source.exported_postprocess
-    if exported is None:
-        return resolve_raw_outputs(source.outputs, params.anchor_count, params.label_count, params.label_offset)
-    check_anchor_count(params.anchor_count, source.outputs[0].shape[1])
-    num_classes = source.outputs[1].shape[2] - 1
-    if int(exported.attrs["num_classes"]) != num_classes:
-        raise SourceError(
-            f"{source.path}: the {DETECTION_POSTPROCESS_OP} node says num_classes {exported.attrs['num_classes']}, but its class scores "
-            f"have {num_classes + 1} columns (background first)",
-            "export the graph again: the node's num_classes must be the scores' columns minus the background",
-        )
-    return 0, 1, num_classes
+    anchors: Path
+    scales: str | None = None
+    max_detections: int | None = None
+    score_threshold: float | None = None
+    iou_threshold: float | None = None
+    # tflgen app: the labels decide whether the scores' first column is the background (classes_for_labels)
+    label_count: int | None = None
+    label_offset: int | None = None
 
 
-def implements_signature(params: SsdParams, num_classes: int) -> str:
-    """The `experimental_implements` text (a NameAttrList) the converter turns into the custom op.
-
-    Floats are written with `repr`, which round-trips: `%f` would turn a 1e-8 threshold into 0.
-    """
-    attrs = [
-        ("max_detections", "i", str(params.max_detections)),
-        ("max_classes_per_detection", "i", "1"),
-        ("detections_per_class", "i", str(params.detections_per_class)),
-        ("use_regular_nms", "b", "true" if params.use_regular_nms else "false"),
-        ("nms_score_threshold", "f", repr(float(params.score_threshold))),
-        ("nms_iou_threshold", "f", repr(float(params.iou_threshold))),
-        *((key, "f", repr(float(value))) for key, value in zip(("y_scale", "x_scale", "h_scale", "w_scale"), params.scales)),
-        ("num_classes", "i", str(num_classes)),
-    ]
-    parts = [f'attr {{ key: "{key}" value {{ {kind}: {value} }} }}' for key, kind, value in attrs]
-    return " ".join([f'name: "{DETECTION_POSTPROCESS_OP}"', *parts])
-
-
-def params_from_export(exported: ExportedPostprocess, where: Path) -> SsdParams:
-    """The op's settings as an export graph's own node gives them (see sources.ExportedPostprocess)."""
-    attrs = exported.attrs
-    context = f"{where}: the {DETECTION_POSTPROCESS_OP} node {exported.node!r}"
-    if int(attrs["max_classes_per_detection"]) != 1:
-        raise SourceError(
-            f"{context} has max_classes_per_detection {attrs['max_classes_per_detection']}",
-            "tflgen's reference and app read one class per box: export with max_classes_per_detection 1 (the exporter's default)",
-        )
-    regular = bool(attrs.get("use_regular_nms", False))
-    per_class = int(attrs.get("detections_per_class", KERNEL_DETECTIONS_PER_CLASS))
-    if regular and per_class != KERNEL_DETECTIONS_PER_CLASS:
-        raise SourceError(
-            f"{context} asks regular NMS with detections_per_class {per_class}, which the TFLite converter does not pass on",
-            f"export with detections_per_class {KERNEL_DETECTIONS_PER_CLASS} (the kernel's value), or use_regular_nms false",
-        )
-    try:
-        return SsdParams(
-            anchors=exported.anchors, scales=tuple(float(attrs[k]) for k in ("y_scale", "x_scale", "h_scale", "w_scale")),
-            max_detections=int(attrs["max_detections"]), score_threshold=float(attrs["nms_score_threshold"]),
-            iou_threshold=float(attrs["nms_iou_threshold"]), use_regular_nms=regular,
-        )  # detections_per_class: only regular NMS reads it, and then it is the kernel's
-    except OptionError as exc:  # the checks name the CLI options; here the node said it
-        raise SourceError(f"{context}: {exc.message}", "export the graph again with valid post-processing settings") from None
-
-
-def wrap_with_postprocess(source: SourceModel, params: SsdParams, reporter: Reporter) -> SourceModel:
-    """The source with TFLite_Detection_PostProcess appended to its raw outputs.
-
-    The result converts with `TFLiteConverter.from_concrete_functions([function], keepalive)`
-    like any source. Its own `predict` returns the placeholder zeros of the composite's body
-    (only the converter replaces it): reference detections come from the raw source's
-    outputs and `tflgen.reference.ssd_postprocess`.
-    """
-    if source.kind is SourceKind.TFLITE or source.function is None:
-        raise OptionError(
-            f"{ANCHORS_OPTION} with {source.path}: a .tflite can't be given post-processing",
-            "pass the TensorFlow source (SavedModel, Keras, TF1 graph) the .tflite was converted from; "
-            f"or let the app decode it: 'tflgen app MODEL.tflite {ANCHORS_OPTION} ...' decodes the boxes and runs NMS in Kotlin",
-        )
-    if source.has_detection_postprocess:
-        raise OptionError(
-            f"{ANCHORS_OPTION} with {source.path}: the model already ends in {DETECTION_POSTPROCESS_OP}",
-            f"drop {ANCHORS_OPTION}: the model decodes its boxes itself",
-        )
-    if params.detections_per_class != KERNEL_DETECTIONS_PER_CLASS:
-        # Measured: the converter writes every other attribute into the op's custom options but
-        # not this one, so the kernel always runs with its default.
-        raise OptionError(
-            f"{DETECTIONS_PER_CLASS_OPTION} {params.detections_per_class}: the TFLite converter does not pass it to {DETECTION_POSTPROCESS_OP}",
-            f"drop {DETECTIONS_PER_CLASS_OPTION}; the op always keeps up to {KERNEL_DETECTIONS_PER_CLASS} per class (regular NMS only)",
-        )
-    box_index, score_index, num_classes = source_raw_outputs(source, params)
-    tf = import_tensorflow(reporter)
-    with reporter.quiet_native():
-        function, keepalive = _trace_wrapper(tf, source, params, box_index, score_index, num_classes)
-    m = params.max_detections
-    outputs = tuple(
-        TensorSig(name, shape, "float32") for name, shape in zip(OUTPUT_NAMES, ((1, m, 4), (1, m), (1, m), (1,)))
-    )
-    return dataclasses.replace(
-        source, loader=f"{source.loader} + {DETECTION_POSTPROCESS_OP}", outputs=outputs,
-        has_detection_postprocess=True, function=function, keepalive=keepalive,
-    )
-
-
-def _trace_wrapper(tf: Any, source: SourceModel, params: SsdParams, box_index: int, score_index: int, num_classes: int) -> tuple[Any, Any]:
-    """(concrete function image -> the op's 4 outputs, the tf.Module that keeps it converting)."""
-    holder = _holder(tf, source.keepalive, params.anchors)
-    postprocess = tf.function(_placeholder_body(tf, params.max_detections), experimental_implements=implements_signature(params, num_classes))
-    raw_function = source.function
-
-    def serve(image: Any) -> tuple[Any, Any, Any, Any]:
-        raw = tf.nest.flatten(raw_function(image))  # flattened in the same order as source.outputs
-        return postprocess(raw[box_index], raw[score_index], holder.anchors)
-
-    spec = tf.TensorSpec(source.input.shape, tf.as_dtype(source.input.dtype), name=source.input.name)
-    holder.serve = tf.function(serve)
-    return holder.serve.get_concrete_function(spec), holder
-
-
-def _holder(tf: Any, keepalive: Any, anchors: np.ndarray) -> Any:
-    """A tf.Module tracking the source's own object (its variables) and the anchors.
-
-    The converter saves this object with the wrapper as signature and converts that
-    SavedModel, which keeps the composite; without a savable object it falls back to
-    freezing, which loses it. Non-trackable keepalives (a TF1 WrappedFunction, whose graph is
-    already frozen) are held without being tracked.
-    """
-    from tensorflow.python.trackable.data_structures import NoDependency
-
-    holder = tf.Module(name="ssd_postprocess")
-    if _is_trackable(keepalive):
-        holder.source = keepalive
-    else:
-        holder.untracked_source = NoDependency(keepalive)
-    holder.anchors = tf.constant(anchors, dtype=tf.float32, name="anchors")
-    return holder
-
-
-def _is_trackable(value: Any) -> bool:
-    from tensorflow.python.eager.polymorphic_function.concrete_function import ConcreteFunction
-    from tensorflow.python.trackable.base import Trackable
-
-    return isinstance(value, Trackable) and not isinstance(value, ConcreteFunction)
-
-
-def _placeholder_body(tf: Any, max_detections: int) -> Any:
-    """The composite's body: right shapes and dtypes, never run in the .tflite (the op replaces it)."""
-
-    def body(box_encodings: Any, class_scores: Any, anchors: Any) -> tuple[Any, Any, Any, Any]:  # noqa: ARG001 (the op's inputs)
-        return (
-            tf.zeros([1, max_detections, 4], tf.float32), tf.zeros([1, max_detections], tf.float32),
-            tf.zeros([1, max_detections], tf.float32), tf.zeros([1], tf.float32),
-        )
-
-    return body
-
+def params_from_options(options: SsdOptions) -> SsdParams:
+    """The op's attributes from the options (the anchors read and checked), defaults for the rest."""
+    settings = {
+        name: value for name, value in (
+            ("scales", parse_scales(options.scales) if options.scales else None),
+            ("max_detections", options.max_detections),
+            ("score_threshold", options.score_threshold),
+            ("iou_threshold", options.iou_threshold),
+            ("label_count", options.label_count),
+            ("label_offset", options.label_offset),
+        ) if value is not None
+    }
+    return SsdParams(anchors=load_anchors(options.anchors), **settings)

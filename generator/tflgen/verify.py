@@ -7,11 +7,13 @@ the report is computed here, from this run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +32,9 @@ from tflgen.reference import (
 )
 from tflgen.spec import ModelSpec, Role, Task
 from tflgen.tflite_info import INTEGER_DTYPES
+
+if TYPE_CHECKING:
+    from tflgen.sources import SourceModel
 
 HEADLINE = {
     Task.CLASSIFICATION: "top-1 agreement",
@@ -333,3 +338,109 @@ def thread_counts(threads: int | None) -> tuple[int, ...]:
 def check_max_drop(value: float | None) -> None:
     if value is not None and not 0.0 <= value <= 1.0:
         raise OptionError(f"--max-drop {value} is outside 0..1", "it is the largest accepted 1 - agreement, e.g. --max-drop 0.02")
+
+
+class SourceRunner:
+    """The source model as verifications ask it: its outputs per model input, computed once (`--quantize
+    auto` and `--keep-accuracy` verify many candidates on the same images), and the float32 conversion
+    of a source whose TFLite_Detection_PostProcess TensorFlow can't run, converted once."""
+
+    def __init__(self, source: SourceModel, reporter: Reporter) -> None:
+        self.source = source
+        self._reporter = reporter
+        self._outputs: dict[tuple, tuple[np.ndarray, ...]] = {}
+        self._float32: bytes | None = None
+
+    def predict(self, model_input: np.ndarray) -> tuple[np.ndarray, ...]:
+        key = (model_input.dtype.str, model_input.shape, hashlib.blake2b(model_input.tobytes(), digest_size=16).digest())
+        if key not in self._outputs:
+            self._outputs[key] = self.source.predict(model_input)
+        return self._outputs[key]
+
+    def float32_conversion(self) -> bytes:
+        if self._float32 is None:
+            from tflgen.convert import ConversionRequest, convert
+            from tflgen.recipes import IoType, Recipe
+
+            request = ConversionRequest(Recipe.FLOAT32, IoType.FLOAT32, False, False, False)
+            self._float32 = convert(self.source, request, None, self._reporter).content
+        return self._float32
+
+
+@dataclass(frozen=True)
+class SourceReference:
+    """The source's answers, for the task's comparison: `answer(image, score_threshold)` gives the
+    Result and the output it was made from (None where the .tflite emits nothing comparable)."""
+
+    kind: str  # said in the report: what the .tflite was compared with
+    answer: Callable[[np.ndarray, float], tuple[Result, np.ndarray | None]]
+
+
+def source_reference(runner: SourceRunner, spec: ModelSpec, model_content: bytes, reporter: Reporter) -> SourceReference:
+    """What the .tflite is compared with: the source's own answers in TensorFlow; for a detector, its raw
+    outputs through the numpy TFLite_Detection_PostProcess with the .tflite op's anchors and settings;
+    where TensorFlow can't run the source's post-processing (a .tflite source, or the op's placeholder
+    body), a float32 .tflite's."""
+    from tflgen.reference import ssd_postprocess
+    from tflgen.sources import SourceKind
+    from tflgen.spec import Preprocessing, SpecOptions, build_spec
+    from tflgen.ssd import SsdParams
+    from tflgen.ssd_source import source_raw_outputs
+    from tflgen.tflite_info import detection_anchors, read_model
+
+    source = runner.source
+    if source.kind is SourceKind.TFLITE or (spec.task is Task.DETECTION and source.has_detection_postprocess):
+        if source.kind is SourceKind.TFLITE:
+            content, kind = source.path.read_bytes(), f"the .tflite {source.path}"
+        else:  # the converter swaps the op in for the placeholder body
+            content, kind = runner.float32_conversion(), "the float32 conversion of the source (its TF post-processing is a placeholder)"
+        norm = spec.input.normalization
+        preprocessing = Preprocessing(norm.mean, norm.std) if norm else Preprocessing()
+        options = SpecOptions(task=spec.task, labels=spec.labels, label_offset=spec.label_offset, preprocessing=preprocessing)
+        return SourceReference(kind, TfliteRunner(content, build_spec(read_model(content, kind), options), None, reporter).answer)
+
+    dtype = np.dtype(source.input.dtype)
+    normalization = spec.input.normalization
+    if dtype == np.float32 and normalization is None:
+        normalization = Preprocessing().normalization(spec.input.channels, "float32", "the source model")  # the error: never guessed
+
+    def source_outputs(image: np.ndarray) -> tuple[np.ndarray, ...]:
+        return runner.predict(image_to_input(image, spec.input.shape, dtype, normalization if dtype == np.float32 else None))
+
+    if spec.task is Task.DETECTION:
+        anchors = detection_anchors(model_content)
+        if anchors is None:
+            raise OptionError("the .tflite's detection op has no constant anchors", "verify it against a float32 .tflite of the same model")
+        settings = read_model(model_content, "model").detection
+        params = SsdParams(
+            anchors=anchors, scales=(settings["y_scale"], settings["x_scale"], settings["h_scale"], settings["w_scale"]),
+            max_detections=int(settings["max_detections"]), score_threshold=float(settings["nms_score_threshold"]),
+            iou_threshold=float(settings["nms_iou_threshold"]),
+        )
+        box_index, score_index, _ = source_raw_outputs(source, params)
+        num_classes = int(settings["num_classes"])  # as the .tflite's op has it
+
+        def detect(image: np.ndarray, score_threshold: float) -> tuple[Result, None]:
+            raw = source_outputs(image)
+            return detection_result(ssd_postprocess(raw[box_index], raw[score_index], anchors, params, num_classes), score_threshold), None
+
+        exported = source.exported_postprocess
+        kind = ("the source's raw outputs through the numpy TFLite_Detection_PostProcess" if exported is None else
+                f"the graph in TensorFlow up to its {exported.node} node, then tflgen's numpy TFLite_Detection_PostProcess "
+                f"with the {exported.node} node's attributes and anchors")
+        return SourceReference(kind, detect)
+
+    if len(source.outputs) != 1 or tuple(source.outputs[0].shape) != spec.outputs[0].shape:
+        shapes = ", ".join(str(list(o.shape)) for o in source.outputs)
+        raise OptionError(
+            f"the source's outputs ({shapes}) don't match the .tflite's {spec.task.value} output {list(spec.outputs[0].shape)}",
+            "verify a .tflite against the model it was converted from, with the same --task",
+        )
+    role = spec.outputs[0].role
+    to_result = classification_result if spec.task is Task.CLASSIFICATION else segmentation_result
+
+    def answer(image: np.ndarray, _: float) -> tuple[Result, np.ndarray]:
+        output = source_outputs(image)[0]
+        return to_result(output, role), output
+
+    return SourceReference("the source model in TensorFlow", answer)

@@ -40,7 +40,14 @@ def _root(
 
 
 def _register() -> None:
-    from tflgen.cli import app_cmd, convert_cmd, inspect_cmd, metadata_cmd, verify_cmd  # noqa: F401  (commands register on import)
+    """The commands, in the order `tflgen --help` lists them (their modules import nothing heavy)."""
+    from tflgen.cli import app_cmd, convert_cmd, inspect_cmd, metadata_cmd, verify_cmd
+
+    app.command(name="app", no_args_is_help=True)(app_cmd.app_command)
+    app.command(name="convert", no_args_is_help=True)(convert_cmd.convert)
+    app.command(name="inspect", no_args_is_help=True)(inspect_cmd.inspect)
+    app.command(name="metadata", no_args_is_help=True)(metadata_cmd.metadata)
+    app.command(name="verify", no_args_is_help=True)(verify_cmd.verify)
 
 
 _register()
@@ -48,13 +55,16 @@ _register()
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code. Every error path ends here."""
+    from tflgen.cli.options import RunFlags
+
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
+    RunFlags.debug = False
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="tflgen", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except UserError as exc:
+        debug = RunFlags.debug
         if debug:
             traceback.print_exc()
         _print_error(exc.message, exc.hint)
@@ -67,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error("interrupted", "nothing was written; run the command again")
         return 130
     except typer.TyperException as exc:  # usage errors from the parser
-        if debug:
+        if RunFlags.debug:
             traceback.print_exc()
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         context = getattr(exc, "ctx", None)
@@ -75,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_error(message, f"see '{where} --help'")
         return getattr(exc, "exit_code", EXIT_BAD_INPUT)
     except Exception as exc:  # a bug in tflgen or a library: say so plainly, traceback only with --debug
-        if debug:
+        if RunFlags.debug:
             traceback.print_exc()
         _print_error(f"internal error: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}",
                      "rerun with --debug for the traceback and report it")

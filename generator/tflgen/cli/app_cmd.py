@@ -7,7 +7,6 @@ from typing import Annotated, Optional
 
 import typer
 
-from tflgen.cli import app
 from tflgen.cli import options as opt
 from tflgen.recipes import Target
 from tflgen.spec import ResizeMode
@@ -22,7 +21,6 @@ def _read_config(ctx: typer.Context, value: Optional[Path]) -> Optional[Path]:
     return value
 
 
-@app.command(name="app", no_args_is_help=True)
 def app_command(
     ctx: typer.Context,
     source: opt.SourcePath = None,
@@ -78,33 +76,19 @@ def app_command(
     from tflgen.console import Reporter
     from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
     from tflgen.metadata import ModelInfoText
-    from tflgen.examples.defaults import example_settings
-    from tflgen.pipeline import AppOptions, ConvertOptions, build_app
-    from tflgen.project_config import recorded_settings
+    from tflgen.pipeline import AppOptions, build_app
     from tflgen.spec import SpecOptions, read_labels
 
     reporter = Reporter(verbose=verbose)
-    io_type, calibration = opt.int8_settings(ctx, quantize, io_type, calibration)
-    settings = {name: value for name, value in locals().items() if name != "ctx"}  # the options as used, for tflgen.toml
-    source = opt.require_source(source)
     if out is None:
         if config is None:
             raise OptionError("--out is missing", "give the project folder to create, e.g. --out MyApp")
         out, force = config.resolve().parent, True  # regenerate the project the config belongs to
-    convert_options = ConvertOptions(
-        source=source, output=out / "model.tflite", recipe=quantize, io_type=io_type, target=target,
-        calibration=calibration, calibration_count=calibration_count, allow_random_calibration=allow_random_calibration,
-        mean=mean, std=std, inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
-        select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback,
-        ssd=opt.ssd_options(ssd_anchors, ssd_scales, max_detections, score_threshold, iou_threshold),
-        images=images if max_drop is not None or keep_accuracy is not None else None, max_drop=max_drop, keep_accuracy=keep_accuracy,
-    )
-    spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
-                       label_offset=label_offset, color=color, resize=resize)
+    verified_on = images if max_drop is not None or keep_accuracy is not None else None  # --quantize auto, --keep-accuracy
+    spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels, label_offset=label_offset)
     result = build_app(
-        AppOptions(convert_options, spec, out, package, app_name, ModelInfoText(name or "", description or ""), images, force=force,
-                   settings=recorded_settings(settings, out, example_settings(example, "app") if example else None), example=example,
-                   model_binding=model_binding),
+        AppOptions(opt.convert_options(ctx, out / "model.tflite", verified_on), spec, out, package, app_name,
+                   ModelInfoText(name or "", description or ""), images, force=force, example=example, model_binding=model_binding),
         reporter,
     )
     print_app(result, reporter)

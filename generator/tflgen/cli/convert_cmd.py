@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from tflgen.cli import app
 from tflgen.cli import options as opt
 from tflgen.recipes import Target
 from tflgen.spec import ResizeMode
 
 
-@app.command(no_args_is_help=True)
 def convert(
     ctx: typer.Context,
     output: Annotated[Path, typer.Option("--output", "-o", help="The .tflite to write.", show_default=False)],
@@ -50,21 +48,9 @@ def convert(
     from tflgen.cli.summary import print_conversion
     from tflgen.console import Reporter
     from tflgen.errors import EXIT_BUDGET_MISSED
-    from tflgen.pipeline import ConvertOptions, convert_model
+    from tflgen.pipeline import convert_model
 
     reporter = Reporter(verbose=verbose)
-    io_type, calibration = opt.int8_settings(ctx, quantize, io_type, calibration)
-    ssd = opt.ssd_options(ssd_anchors, ssd_scales, max_detections, score_threshold, iou_threshold)
-    result = convert_model(
-        ConvertOptions(
-            source=opt.require_source(source), output=output, force=force, recipe=quantize, io_type=io_type, target=target,
-            calibration=calibration, calibration_count=calibration_count,
-            allow_random_calibration=allow_random_calibration, mean=mean, std=std,
-            inputs=opt.names(inputs), outputs=opt.names(outputs), input_shape=opt.shape(input_shape),
-            select_tf_ops=select_tf_ops, allow_float_fallback=allow_float_fallback, ssd=ssd,
-            images=images, max_drop=max_drop, report=report, color=color, resize=resize, keep_accuracy=keep_accuracy,
-        ),
-        reporter,
-    )
+    result = convert_model(opt.convert_options(ctx, output, images), reporter)
     print_conversion(result, reporter)
     return EXIT_BUDGET_MISSED if result.conversion is None else 0

@@ -7,12 +7,10 @@ from typing import Annotated
 
 import typer
 
-from tflgen.cli import app
 from tflgen.cli import options as opt
 from tflgen.recipes import Target
 
 
-@app.command(no_args_is_help=True)
 def inspect(
     model: Annotated[Path, typer.Argument(help="The .tflite to describe.", show_default=False)],
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,

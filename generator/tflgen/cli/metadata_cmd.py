@@ -7,12 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from tflgen.cli import app
 from tflgen.cli import options as opt
-from tflgen.spec import ResizeMode
 
 
-@app.command(no_args_is_help=True)
 def metadata(
     model: Annotated[Path, typer.Argument(help="The .tflite to describe.", show_default=False)],
     output: Annotated[Path, typer.Option("--output", "-o", help="The .tflite to write (may be MODEL with --force).", show_default=False)],
@@ -39,7 +36,7 @@ def metadata(
     reporter = Reporter()
     spec_options = SpecOptions(
         task=task, labels=read_labels(labels) if labels else (), labels_path=labels, label_offset=label_offset,
-        mean=mean, std=std, color=color, resize=ResizeMode.STRETCH,
+        preprocessing=opt.preprocessing(mean, std, color),
     )
     text = ModelInfoText(name or "", description or "", author or "", license_ or "")
     result = add_metadata(MetadataOptions(model, output, spec_options, text, force), reporter)

@@ -12,7 +12,20 @@ from tflgen.recipes import IoType, Recipe, Target
 from tflgen.spec import ColorOrder, ResizeMode, Task  # light: no TensorFlow
 
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log output.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show the traceback of errors.")]
+
+
+class RunFlags:
+    """--debug as parsed: read by `cli.main` when an error reaches it (eager, so set even when a later option fails)."""
+
+    debug = False
+
+
+def _debug(value: bool) -> bool:
+    RunFlags.debug = RunFlags.debug or value
+    return value
+
+
+Debug = Annotated[bool, typer.Option("--debug", help="Show the traceback of errors.", is_eager=True, callback=_debug)]
 Force = Annotated[bool, typer.Option("--force", help="Replace the output if it exists.")]
 Mean = Annotated[
     Optional[str],
@@ -202,7 +215,7 @@ Report = Annotated[
 def ssd_options(anchors: Path | None, scales: str | None, max_detections: int | None, score_threshold: float | None,
     iou_threshold: float | None):  # -> SsdOptions | None
     """The SSD post-processing options, or None; the others without --ssd-anchors are an error."""
-    from tflgen.pipeline import SsdOptions
+    from tflgen.ssd import SsdOptions
 
     if anchors is not None:
         return SsdOptions(anchors, scales, max_detections, score_threshold, iou_threshold)
@@ -210,3 +223,36 @@ def ssd_options(anchors: Path | None, scales: str | None, max_detections: int | 
         raise OptionError("--ssd-scales/--max-detections/--score-threshold/--iou-threshold need --ssd-anchors",
             "they configure the SSD post-processing that --ssd-anchors adds")
     return None
+
+
+def preprocessing(mean: str | None, std: str | None, color: ColorOrder | None, resize: ResizeMode = ResizeMode.STRETCH):
+    """--mean, --std, --color, --resize as a tflgen.spec.Preprocessing: parsed and checked now, before any model loads."""
+    from tflgen.spec import Preprocessing
+
+    return Preprocessing.parse(mean, std, color, resize)
+
+
+def graph_flags(inputs: str | None, outputs: str | None, input_shape: str | None):  # -> tflgen.sources.GraphFlags
+    """--inputs, --outputs, --input-shape (TF1 graphs)."""
+    from tflgen.sources import GraphFlags
+
+    return GraphFlags(names(inputs), names(outputs), shape(input_shape))
+
+
+def convert_options(ctx: typer.Context, output: Path, images: Path | None):  # -> tflgen.pipeline.ConvertOptions
+    """The conversion request of `convert` and `app`, from the command's parsed options (the same names
+    in both); `images` as the conversion uses it (--quantize auto and --keep-accuracy verify on them)."""
+    from tflgen.keep_accuracy import AccuracyTarget
+    from tflgen.pipeline import ConvertOptions
+
+    p = ctx.params
+    io_type, calibration = int8_settings(ctx, p["quantize"], p["io_type"], p["calibration"])
+    return ConvertOptions(
+        source=require_source(p["source"]), output=output, force=p["force"], recipe=p["quantize"], io_type=io_type, target=p["target"],
+        calibration=calibration, calibration_count=p["calibration_count"], allow_random_calibration=p["allow_random_calibration"],
+        preprocessing=preprocessing(p["mean"], p["std"], p["color"], p["resize"]),
+        graph=graph_flags(p["inputs"], p["outputs"], p["input_shape"]), select_tf_ops=p["select_tf_ops"], allow_float_fallback=p["allow_float_fallback"],
+        ssd=ssd_options(p["ssd_anchors"], p["ssd_scales"], p["max_detections"], p["score_threshold"], p["iou_threshold"]),
+        images=images, max_drop=p["max_drop"], report=p.get("report"),
+        keep_accuracy=AccuracyTarget.parse(p["keep_accuracy"]) if p["keep_accuracy"] is not None else None,
+    )

@@ -7,12 +7,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from tflgen.cli import app
 from tflgen.cli import options as opt
 from tflgen.spec import ResizeMode
 
 
-@app.command(no_args_is_help=True)
 def verify(
     images: Annotated[Path, typer.Option("--images", help="Folder of images like the ones the app will see (recursive).", show_default=False)],
     source: opt.SourcePath = None,
@@ -51,10 +49,9 @@ def verify(
         raise OptionError("no .tflite given", "tflgen verify SOURCE MODEL.tflite --images DIR (or tflgen verify --example NAME MODEL.tflite)")
     source = opt.require_source(source)
     spec = SpecOptions(task=task, labels=read_labels(labels) if labels else (), labels_path=labels,
-                       label_offset=label_offset, mean=mean, std=std, color=color, resize=resize)
+                       label_offset=label_offset, preprocessing=opt.preprocessing(mean, std, color, resize))
     result = verify_model(
-        VerifyOptions(source, model, images, spec, opt.names(inputs), opt.names(outputs), opt.shape(input_shape),
-                      report, max_drop, threads, count, score_threshold),
+        VerifyOptions(source, model, images, spec, opt.graph_flags(inputs, outputs, input_shape), report, max_drop, threads, count, score_threshold),
         reporter,
     )
     print_verification(result.verification, report, reporter)

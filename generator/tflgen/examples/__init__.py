@@ -89,6 +89,13 @@ class Example:
         return _number(self.std)
 
     @property
+    def preprocessing(self):  # -> tflgen.spec.Preprocessing
+        """How the example's images become its input: mean/std, RGB, stretched."""
+        from tflgen.spec import Preprocessing
+
+        return Preprocessing.parse(self.mean_option, self.std_option)
+
+    @property
     def scales_option(self) -> str | None:
         """The value for `--ssd-scales`, for detection."""
         return ",".join(_number(s) for s in self.ssd_scales) if self.ssd_scales else None

@@ -114,7 +114,7 @@ def mean_iou(confusion: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def normalization(example: Example) -> Normalization:
-    return Normalization.parse(example.mean_option, example.std_option, 3)
+    return example.preprocessing.normalization(3, "float32", "the example")
 
 
 def keras_inputs(example: Example, images: np.ndarray) -> np.ndarray:
@@ -165,7 +165,7 @@ def tflite_runner(example: Example, content: bytes) -> Any:
     from tflgen.verify import TfliteRunner
 
     info = read_model(content, f"{example.name} .tflite")
-    spec = build_spec(info, SpecOptions(task=Task(example.task), mean=example.mean_option, std=example.std_option), "evaluation")
+    spec = build_spec(info, SpecOptions(task=Task(example.task), preprocessing=example.preprocessing), "evaluation")
     return TfliteRunner(content, spec, None, Reporter())
 
 
