@@ -41,5 +41,7 @@ fi
 # Lint first (pyproject.toml [tool.ruff]): unused arguments, long lines, likely bugs.
 .venv/bin/python -m ruff check generator tests scripts benchmarks
 
-# pytest exits 5 when it collects no test: that fails this script, as it should.
-exec .venv/bin/python -m pytest "$@"
+# pytest exits 5 when it collects no test: that fails this script, as it should. pytest-xdist runs
+# the tests in one worker per core (at most 4: each holds TensorFlow), a module's tests in one
+# worker (--dist loadscope), so its module fixtures are built once.
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadscope "$@"

@@ -30,6 +30,15 @@ def mobilenet(work: Path):
 
 
 @pytest.fixture(scope="session")
+def tiny(work: Path):
+    """(model, path): the plumbing tests' classifier (MobileNet only where its ops matter)."""
+    model = models.tiny_classifier()
+    path = work / "tiny.keras"
+    model.save(path)
+    return model, path
+
+
+@pytest.fixture(scope="session")
 def mobilenet_saved_model(work: Path, mobilenet) -> Path:
     model, _ = mobilenet
     path = work / "mobilenet_saved_model"
@@ -71,7 +80,6 @@ def dynamic_model(work: Path) -> Path:
     return models.dynamic_saved_model(work / "dynamic_model")
 
 
-
 @pytest.fixture(scope="session")
 def ssd_model(work: Path) -> Path:
     return models.ssd_saved_model(work / "ssd")
@@ -86,3 +94,14 @@ def toolchain():
     if found is None:
         pytest.fail(f"kotlinc, java or JUnit 4 not found: {INSTALL_HINT}")
     return found
+
+
+# Under pytest-xdist (scripts/test.sh: --dist loadscope) whole modules go to the workers in collection
+# order: the longest go first, so that none of them starts last and runs alone.
+LONGEST_FIRST = ("test_examples.py", "test_convert.py", "test_example_keep_accuracy.py", "test_kotlin.py", "test_example_apps.py", "test_verify.py",
+                 "test_app.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the others keep their order

@@ -84,11 +84,21 @@ def sqnr_db(actual: np.ndarray, expected: np.ndarray) -> float:
 
 def convert_or_fail(source: Path, out: Path, images: Path, int8: bool, calibration_count: int = 16, flags: tuple[str, ...] = ()) -> Path:
     """Convert with the CLI as float32, or int8 with uint8 IO calibrated on `images` ([-1, 1] inputs);
-    `flags` go along (a TF1 graph's --inputs/--outputs/--input-shape)."""
-    args: list[object] = ["convert", source, "-o", out, *flags]
-    if int8:
-        args += ["-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", calibration_count,
-                 "--mean", "127.5", "--std", "127.5"]
-    result = run_cli(*args)
-    assert result.code == 0, result.err
+    `flags` go along (a TF1 graph's --inputs/--outputs/--input-shape). The session's conversions are
+    kept: the same source and settings again give a copy of the first result (tests of other stages
+    share their models; tflgen's determinism is tested in test_convert)."""
+    key = (str(Path(source).resolve()), str(Path(images).resolve()), int8, calibration_count if int8 else None, tuple(map(str, flags)))
+    if key not in _CONVERTED:
+        args: list[object] = ["convert", source, "-o", out, *flags]
+        if int8:
+            args += ["-q", "int8", "--io-type", "uint8", "--calibration", images, "--calibration-count", calibration_count,
+                     "--mean", "127.5", "--std", "127.5"]
+        result = run_cli(*args)
+        assert result.code == 0, result.err
+        _CONVERTED[key] = out.read_bytes()
+    else:
+        out.write_bytes(_CONVERTED[key])
     return out
+
+
+_CONVERTED: dict[tuple, bytes] = {}

@@ -38,6 +38,24 @@ def write_images(folder: Path, count: int, seed: int = 0) -> Path:
     return folder
 
 
+def tiny_classifier(classes: int = 10, activation: str | None = None):
+    """A few layers at 32x32 (convolution, batch norm, depthwise, pooling, dense): for plumbing tests,
+    where the path through tflgen matters and a network's many ops don't. Converts in about a second."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(21)
+    inputs = keras.Input((32, 32, 3))
+    x = layers.Conv2D(8, 3, strides=2, padding="same")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.ReLU(6.0)(x)
+    x = layers.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(16, 1, activation="relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(classes, activation=activation, kernel_initializer=keras.initializers.RandomNormal(stddev=2.0, seed=22))(x)
+    return keras.Model(inputs, outputs)
+
+
 def mobilenet_v2(input_size: int = 96, alpha: float = 0.35, classes: int = 10, classifier_activation=None):
     """Keras 3 MobileNetV2 with seeded random weights and batch-norm statistics of real images.
 

@@ -13,6 +13,7 @@ import pytest
 from helpers import run_cli, run_tflite, sample_inputs, sqnr_db
 from test_cli_errors import assert_bad_input
 
+
 NORM = ("--mean", "127.5", "--std", "127.5")
 
 
@@ -82,6 +83,7 @@ def test_sqnr_and_confident_agreement_on_constructed_arrays():
     assert (found.agreeing, found.confident) == (1, 2)
 
 
+@pytest.mark.slow
 def test_verify_sqnr_matches_an_independent_computation(mobilenet, images, tmp_path):
     model, source = mobilenet
     tflite = tmp_path / "int8.tflite"
@@ -98,6 +100,7 @@ def test_verify_sqnr_matches_an_independent_computation(mobilenet, images, tmp_p
     assert f"{check['sqnr_db']:.1f} dB" in result.out
 
 
+@pytest.mark.slow
 def test_segmentation_counts_confident_pixels(images, tmp_path):
     """A segmenter with sharp per-pixel softmax: its float32 .tflite is identical, and the confident
     inputs are the pixels whose top-2 gap exceeds 0.1, counted here independently."""
@@ -300,7 +303,7 @@ def test_auto_explains_its_pick(outlier, images, calibration, tmp_path):
 
 
 def _candidates(max_drop: float) -> list:
-    from tflgen.pipeline import Candidate
+    from tflgen.recipe_choice import Candidate
     from tflgen.spec import Task
     from tflgen.verify import LatencyFigure, Verification
 
@@ -314,7 +317,7 @@ def _candidates(max_drop: float) -> list:
 
 
 def test_pick_passes_over_a_smaller_recipe_slower_than_float32():
-    from tflgen.pipeline import pick_candidate
+    from tflgen.recipe_choice import pick_candidate
 
     chosen, why = pick_candidate(_candidates(0.05), 0.05)
     assert chosen.recipe == "int8"
@@ -367,7 +370,7 @@ def test_near_uniform_1000_way_softmax_is_limited_by_its_output_step(images, cal
     from keras import layers
 
     from tflgen.console import Reporter
-    from tflgen.spec import SpecOptions, build_spec
+    from tflgen.spec import Preprocessing, SpecOptions, build_spec
     from tflgen.tflite_info import read_model
     from tflgen.verify import TfliteRunner
 
@@ -392,7 +395,7 @@ def test_near_uniform_1000_way_softmax_is_limited_by_its_output_step(images, cal
     floating = tmp_path / "wide_float_io.tflite"
     assert run_cli("convert", tmp_path / "wide.keras", "-o", floating, "-q", "int8", "--calibration", calibration, *NORM).code == 0
     content = floating.read_bytes()
-    spec = build_spec(read_model(content, "model"), SpecOptions(mean="127.5", std="127.5"), "verification")
+    spec = build_spec(read_model(content, "model"), SpecOptions(preprocessing=Preprocessing.parse("127.5", "127.5")), "verification")
     assert spec.outputs[0].quantization is None
     step = TfliteRunner(content, spec, 1, Reporter()).output_step
     assert (step.scale, step.zero_point, step.dtype) == (1 / 256, -128, "int8")

@@ -18,6 +18,7 @@ from android_contract import CONTRACTS
 from tflgen.render import ProjectFacts, ProjectOptions, catalog_versions, render_files
 from tflgen.spec import ColorOrder, InputSpec, ModelSpec, OutputSpec, Quantization, ResizeMode, Role, SsdSpec, Task
 
+
 ANDROID_NS = "{http://schemas.android.com/apk/res/android}"
 NORM = Normalization((127.5,) * 3, (127.5,) * 3)
 PURE_APP_FILES = {"ViewTransform.kt", "Frame.kt", "FrameRate.kt", "InferenceSettings.kt", "EngineHealth.kt", "UprightFrames.kt",
@@ -315,6 +316,7 @@ def test_app_task_file_matches_the_task(projects):
         assert task_files == sorted(["ModelTask.kt", expected])
 
 
+@pytest.mark.slow
 def test_app_plain_kotlin_compiles_and_its_unit_tests_pass(projects, toolchain, tmp_path):
     """The app's Android-free parts (view transform, settings, frame rate) with processing's main sources,
     compiled by kotlinc and tested with JUnit, as `./gradlew :app:testDebugUnitTest` would."""

@@ -13,6 +13,7 @@ from helpers import run_cli
 from kotlin_toolchain import INSTALL_HINT, find_toolchain
 from test_cli_errors import assert_bad_input
 
+
 NORM = ("--mean", "127.5", "--std", "127.5")
 
 
@@ -46,6 +47,7 @@ def test_app_from_a_raw_ssd_whose_labels_say_it_has_no_background_column(raw_ssd
     assert_bad_input(refused, "7 labels for class scores with 6 columns", out=tmp_path / "Seven")
 
 
+@pytest.mark.slow
 def test_app_from_a_raw_ssd_builds_a_project_whose_golden_tests_pass(raw_ssd, images, tmp_path):
     source, folder = raw_ssd
     out = tmp_path / "MyDetector"
@@ -89,6 +91,7 @@ def raw_tflite(raw_ssd, tmp_path_factory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_app_from_a_raw_ssd_tflite_decodes_in_kotlin(raw_ssd, raw_tflite, images, tmp_path):
     """`tflgen app raw.tflite --ssd-anchors`: the model stays raw, the project decodes it (Kotlin
     decode + NMS with the anchors shipped as a resource) and its golden tests pass on the JVM."""
@@ -141,9 +144,9 @@ def test_app_raw_ssd_tflite_bad_input(raw_ssd, raw_tflite, images, tmp_path):
     assert not out.exists()
 
 
-def test_app_force_updates_generated_files_only(mobilenet, images, tmp_path):
+def test_app_force_updates_generated_files_only(tiny, images, tmp_path):
     out = tmp_path / "App"
-    args = ("app", mobilenet[1], "--out", out, "--images", images, *NORM)
+    args = ("app", tiny[1], "--out", out, "--images", images, *NORM)
     assert run_cli(*args).code == 0
     mine = out / "notes.md"
     mine.write_text("my notes")
@@ -155,21 +158,21 @@ def test_app_force_updates_generated_files_only(mobilenet, images, tmp_path):
 
 
 @pytest.mark.parametrize("package", ["com.example.class", "com.1example", "com..example", "com.example-app"])
-def test_app_invalid_package(mobilenet, images, tmp_path, package):
+def test_app_invalid_package(tiny, images, tmp_path, package):
     out = tmp_path / "App"
-    assert_bad_input(run_cli("app", mobilenet[1], "--out", out, "--images", images, *NORM, "--package", package), "--package")
+    assert_bad_input(run_cli("app", tiny[1], "--out", out, "--images", images, *NORM, "--package", package), "--package")
     assert not out.exists()
 
 
-def test_app_out_is_a_file(mobilenet, images, tmp_path):
+def test_app_out_is_a_file(tiny, images, tmp_path):
     out = tmp_path / "App"
     out.write_text("x")
-    assert_bad_input(run_cli("app", mobilenet[1], "--out", out, "--images", images, *NORM), "--out")
+    assert_bad_input(run_cli("app", tiny[1], "--out", out, "--images", images, *NORM), "--out")
 
 
-def test_app_needs_golden_images(mobilenet, tmp_path):
+def test_app_needs_golden_images(tiny, tmp_path):
     out = tmp_path / "App"
-    assert_bad_input(run_cli("app", mobilenet[1], "--out", out, *NORM), "--images")
+    assert_bad_input(run_cli("app", tiny[1], "--out", out, *NORM), "--images")
     assert not out.exists()
 
 
@@ -193,16 +196,17 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def classifier_app(mobilenet, images, tmp_path_factory) -> Path:
+def classifier_app(tiny, images, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("classifier") / "MyClassifier"
-    result = run_cli("app", mobilenet[1], "--out", out, "--app-name", "My Classifier", "-q", "int8", "--io-type", "uint8",
+    result = run_cli("app", tiny[1], "--out", out, "--app-name", "My Classifier", "-q", "int8", "--io-type", "uint8",
                      "--calibration", images, "--calibration-count", 16, *NORM, "--resize", "center-crop")
     assert result.code == 0, result.err
     assert "Verified against the source on" in result.out
     return out
 
 
-def test_the_model_in_ml_is_the_verified_one_and_the_golden_outputs_are_its_own(classifier_app, mobilenet, images, tmp_path):
+@pytest.mark.slow
+def test_the_model_in_ml_is_the_verified_one_and_the_golden_outputs_are_its_own(classifier_app, tiny, images, tmp_path):
     """The project's model gave the golden outputs (LiteRT on the golden inputs, bit for bit), and
     tflgen verify of that very file against the source gives the figures the README states."""
     from ai_edge_litert.interpreter import Interpreter
@@ -222,7 +226,7 @@ def test_the_model_in_ml_is_the_verified_one_and_the_golden_outputs_are_its_own(
     report = json.loads((classifier_app / "verification/report.json").read_text())
     assert report["settings"]["model"] == "app/src/main/ml/model.tflite"
     assert report["size"]["bytes"] == model.stat().st_size and report["latency"] == []
-    verified = run_cli("verify", mobilenet[1], model, "--images", images, "--count", report["images"], "--report", tmp_path / "again",
+    verified = run_cli("verify", tiny[1], model, "--images", images, "--count", report["images"], "--report", tmp_path / "again",
                        "--threads", 1, "--resize", "center-crop")
     assert verified.code == 0, verified.err
     again = json.loads((tmp_path / "again/report.json").read_text())
@@ -232,6 +236,7 @@ def test_the_model_in_ml_is_the_verified_one_and_the_golden_outputs_are_its_own(
     assert f"{model.stat().st_size:,} bytes" in readme
 
 
+@pytest.mark.slow
 def test_config_regenerates_the_same_project_from_anywhere(classifier_app, tmp_path, monkeypatch):
     before = _tree(classifier_app)
     (classifier_app / "notes.txt").write_text("mine")

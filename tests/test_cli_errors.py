@@ -57,8 +57,8 @@ def test_corrupt_file(tmp_path, out, suffix):
     assert_bad_input(run_cli("convert", source, "-o", out, "--inputs", "x", "--outputs", "y"), str(source), out=out)
 
 
-def test_truncated_tflite(mobilenet, tmp_path, out):
-    _, keras_path = mobilenet
+def test_truncated_tflite(tiny, tmp_path, out):
+    _, keras_path = tiny
     good = tmp_path / "good.tflite"
     assert run_cli("convert", keras_path, "-o", good).code == 0
     truncated = tmp_path / "truncated.tflite"
@@ -101,33 +101,33 @@ def test_malformed_input_shape(dynamic_model, out):
     assert_bad_input(run_cli("convert", dynamic_model, "-o", out, "--input-shape", "1,x,3"), "--input-shape", out=out)
 
 
-def test_int8_without_calibration(mobilenet, out):
-    _, path = mobilenet
+def test_int8_without_calibration(tiny, out):
+    _, path = tiny
     assert_bad_input(run_cli("convert", path, "-o", out, "-q", "int8", *NORM), "--calibration", out=out)
 
 
-def test_int8_without_normalization(mobilenet, images, out):
-    _, path = mobilenet
+def test_int8_without_normalization(tiny, images, out):
+    _, path = tiny
     result = run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", images)
     assert_bad_input(result, "--mean", "--std", out=out)
     assert "127.5" in result.err and "255" in result.err  # the usual choices are listed
 
 
-def test_empty_calibration_folder(mobilenet, tmp_path, out):
-    _, path = mobilenet
+def test_empty_calibration_folder(tiny, tmp_path, out):
+    _, path = tiny
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("no images here")
     assert_bad_input(run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", empty, *NORM), "--calibration", str(empty), out=out)
 
 
-def test_calibration_folder_missing(mobilenet, tmp_path, out):
-    _, path = mobilenet
+def test_calibration_folder_missing(tiny, tmp_path, out):
+    _, path = tiny
     assert_bad_input(run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", tmp_path / "nope", *NORM), "--calibration", out=out)
 
 
-def test_only_unreadable_images(mobilenet, tmp_path, out):
-    _, path = mobilenet
+def test_only_unreadable_images(tiny, tmp_path, out):
+    _, path = tiny
     folder = tmp_path / "bad"
     folder.mkdir()
     for i in range(3):
@@ -137,42 +137,42 @@ def test_only_unreadable_images(mobilenet, tmp_path, out):
     assert result.err.count("skipped unreadable") == 3
 
 
-def test_io_type_without_int8(mobilenet, out):
-    _, path = mobilenet
+def test_io_type_without_int8(tiny, out):
+    _, path = tiny
     assert_bad_input(run_cli("convert", path, "-o", out, "--io-type", "uint8"), "--io-type", out=out)
 
 
-def test_edgetpu_with_other_recipe(mobilenet, out):
-    _, path = mobilenet
+def test_edgetpu_with_other_recipe(tiny, out):
+    _, path = tiny
     assert_bad_input(run_cli("convert", path, "-o", out, "--target", "edgetpu", "-q", "float16"), "--target edgetpu", out=out)
 
 
 @pytest.mark.parametrize(("option", "value"), [("--mean", "1,2"), ("--std", "1,2,3,4"), ("--std", "0"), ("--mean", "abc")])
-def test_mean_std_wrong(mobilenet, images, out, option, value):
-    _, path = mobilenet
+def test_mean_std_wrong(tiny, images, out, option, value):
+    _, path = tiny
     values = {"--mean": "127.5", "--std": "127.5", option: value}
     result = run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", images,
                      "--mean", values["--mean"], "--std", values["--std"])
     assert_bad_input(result, option, out=out)
 
 
-def test_output_exists(mobilenet, out):
-    _, path = mobilenet
+def test_output_exists(tiny, out):
+    _, path = tiny
     out.write_bytes(b"keep me")
     result = run_cli("convert", path, "-o", out)
     assert_bad_input(result, str(out), "exists")
     assert out.read_bytes() == b"keep me"
 
 
-def test_output_folder_missing(mobilenet, tmp_path):
-    _, path = mobilenet
+def test_output_folder_missing(tiny, tmp_path):
+    _, path = tiny
     out = tmp_path / "missing" / "m.tflite"
     assert_bad_input(run_cli("convert", path, "-o", out), str(out), out=out)
     assert not out.parent.exists()
 
 
-def test_unknown_option_and_bad_choice(mobilenet, out):
-    _, path = mobilenet
+def test_unknown_option_and_bad_choice(tiny, out):
+    _, path = tiny
     assert_bad_input(run_cli("convert", path, "-o", out, "--quantize", "int4"), "int4", out=out)
     assert_bad_input(run_cli("convert", path, "-o", out, "--frobnicate"), "--frobnicate", out=out)
     assert_bad_input(run_cli("convert", path), "--output")

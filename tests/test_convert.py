@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import run_cli, run_tflite, sample_inputs, sqnr_db, tflite_io
+from helpers import convert_or_fail, run_cli, run_tflite, sample_inputs, sqnr_db, tflite_io
 
 NORM = ("--mean", "127.5", "--std", "127.5")
 
@@ -34,6 +34,8 @@ RECIPES = [
 
 
 def _convert(source: Path, out: Path, recipe: str, extra: tuple[str, ...], images: Path) -> Path:
+    if (recipe, extra) in (("float32", ()), ("int8", ("--io-type", "uint8"))):  # what other tests convert too: shared
+        return convert_or_fail(source, out, images, int8=recipe == "int8")
     args = [source, "-o", out, "--quantize", recipe, *extra]
     if recipe == "int8":
         args += ["--calibration", images, "--calibration-count", 16, *NORM]
@@ -47,6 +49,7 @@ def _sqnr(model_outputs: list[np.ndarray], tflite_path: Path, batches: np.ndarra
     return sqnr_db(actual, np.concatenate(model_outputs))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("recipe", "extra", "io"), RECIPES, ids=[f"{r}-{io}" for r, _, io in RECIPES])
 def test_keras_mobilenet_every_recipe(mobilenet, images, tmp_path, recipe, extra, io):
     model, path = mobilenet
@@ -72,6 +75,7 @@ def test_keras_mobilenet_every_recipe(mobilenet, images, tmp_path, recipe, extra
     assert sqnr > MIN_SQNR_RANDOM_MOBILENET[recipe], f"{recipe}/{io}: SQNR {sqnr:.1f} dB"
 
 
+@pytest.mark.slow
 def test_int8_agrees_with_source_on_top1(mobilenet, images, tmp_path):
     model, path = mobilenet
     out = _convert(path, tmp_path / "m.tflite", "int8", ("--io-type", "uint8"), images)
@@ -82,6 +86,7 @@ def test_int8_agrees_with_source_on_top1(mobilenet, images, tmp_path):
     assert np.mean(agree) >= 0.75, agree
 
 
+@pytest.mark.slow
 def test_saved_model(mobilenet, mobilenet_saved_model, images, tmp_path):
     model, _ = mobilenet
     batches = sample_inputs(images, 96, count=3)
@@ -159,9 +164,9 @@ def test_segmentation_int8_uint8(segmenter, images, tmp_path):
     assert agreement > 0.85, agreement
 
 
-def test_calibration_uses_the_given_normalization(mobilenet, images, tmp_path):
+def test_calibration_uses_the_given_normalization(tiny, images, tmp_path):
     """The input quantization follows the preprocessing: [0, 1] inputs give scale 1/255, zero point 0."""
-    _, path = mobilenet
+    _, path = tiny
     out = tmp_path / "m.tflite"
     result = run_cli("convert", path, "-o", out, "-q", "int8", "--io-type", "uint8", "--calibration", images,
                      "--calibration-count", 8, "--mean", "0", "--std", "255")
@@ -171,8 +176,8 @@ def test_calibration_uses_the_given_normalization(mobilenet, images, tmp_path):
     assert scale == pytest.approx(1 / 255, rel=1e-3) and zero_point == 0
 
 
-def test_tflite_source_is_copied(mobilenet, images, tmp_path):
-    _, path = mobilenet
+def test_tflite_source_is_copied(tiny, images, tmp_path):
+    _, path = tiny
     first = _convert(path, tmp_path / "a.tflite", "float16", (), images)
     copy = tmp_path / "b.tflite"
     result = run_cli("convert", first, "-o", copy)
@@ -199,6 +204,7 @@ def test_unquantizable_op_is_named(sin_model, images, tmp_path):
     assert json.loads(inspected.out)["float_ops"] == {"SIN": 1}
 
 
+@pytest.mark.slow
 def test_edgetpu_preset(mobilenet, images, tmp_path):
     _, path = mobilenet
     out = tmp_path / "tpu.tflite"
@@ -213,8 +219,8 @@ def test_edgetpu_preset(mobilenet, images, tmp_path):
     assert info["float_ops"] == {} and info["integer_activations"] is True
 
 
-def test_random_calibration_is_loud(mobilenet, tmp_path):
-    _, path = mobilenet
+def test_random_calibration_is_loud(tiny, tmp_path):
+    _, path = tiny
     out = tmp_path / "m.tflite"
     result = run_cli("convert", path, "-o", out, "-q", "int8", "--allow-random-calibration", "--calibration-count", 4, *NORM)
     assert result.code == 0, result.err
@@ -222,8 +228,8 @@ def test_random_calibration_is_loud(mobilenet, tmp_path):
     assert "random images" in result.out
 
 
-def test_unreadable_images_are_skipped(mobilenet, images, tmp_path):
-    _, path = mobilenet
+def test_unreadable_images_are_skipped(tiny, images, tmp_path):
+    _, path = tiny
     folder = tmp_path / "cal"
     folder.mkdir()
     for source in sorted(images.rglob("*.png"))[:3]:
@@ -235,15 +241,15 @@ def test_unreadable_images_are_skipped(mobilenet, images, tmp_path):
     assert "3 images from" in result.out
 
 
-def test_same_inputs_same_bytes(mobilenet, images, tmp_path):
-    _, path = mobilenet
+def test_same_inputs_same_bytes(tiny, images, tmp_path):
+    _, path = tiny
     a = _convert(path, tmp_path / "a.tflite", "int8", ("--io-type", "uint8"), images)
     b = _convert(path, tmp_path / "b.tflite", "int8", ("--io-type", "uint8"), images)
     assert a.read_bytes() == b.read_bytes()
 
 
-def test_force_replaces_output(mobilenet, tmp_path):
-    _, path = mobilenet
+def test_force_replaces_output(tiny, tmp_path):
+    _, path = tiny
     out = tmp_path / "m.tflite"
     out.write_bytes(b"old")
     result = run_cli("convert", path, "-o", out, "--force")
@@ -326,8 +332,8 @@ def test_calibration_preprocesses_like_the_app(tmp_path):
     assert np.allclose(bgr[..., 2], 1.0) and np.allclose(bgr[..., 0], -1.0)
 
 
-def test_convert_takes_the_app_preprocessing(mobilenet, images, tmp_path):
-    _, path = mobilenet
+def test_convert_takes_the_app_preprocessing(tiny, images, tmp_path):
+    _, path = tiny
     out = tmp_path / "m.tflite"
     result = run_cli("convert", path, "-o", out, "-q", "int8", "--calibration", images, "--calibration-count", 4,
                      *NORM, "--resize", "letterbox", "--color", "bgr")

@@ -10,6 +10,9 @@ import pytest
 import models
 from helpers import convert_or_fail, run_cli
 
+# Slow: every test reads a converted network.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="session")
 def delegate_work(tmp_path_factory) -> Path:

@@ -14,6 +14,7 @@ import models
 from helpers import run_cli, tflite_io
 from test_cli_errors import assert_bad_input
 
+
 SEED_FLAGS = ("--inputs", models.EXPORT_INPUT, "--outputs", models.EXPORT_OUTPUTS, "--input-shape", "1,64,64,3")
 NORM = ("--mean", "127.5", "--std", "127.5")
 
@@ -258,6 +259,17 @@ def test_deeplab_int8_names_what_it_cant_quantize_and_the_cut_that_works(deeplab
     assert made.code == 0, made.err
     spec = (app / "processing/src/main/kotlin/com/example/tflgen/processing/ModelSpec.kt").read_text()
     assert "Task.SEGMENTATION" in spec and "Role.MASK" in spec and "intArrayOf(1, 64, 64, 4)" in spec
+
+
+def test_deeplab_quantize_auto_lists_int8_as_refused_with_the_cut(deeplab, images, tmp_path):
+    """--quantize auto on the whole graph: int8 is a failed candidate that names the cut (as --quantize
+    int8 would), and a float recipe is chosen."""
+    out = tmp_path / "deeplab.tflite"
+    result = run_cli("convert", deeplab, "-o", out, *WHOLE, "-q", "auto", "--images", images, "--max-drop", 1, "--report", tmp_path / "report")
+    assert result.code == 0, result.err
+    candidates = {c["recipe"]: c for c in json.loads((tmp_path / "report" / "report.json").read_text())["candidates"]}
+    assert "--inputs sub_7 --outputs ResizeBilinear_2" in candidates["int8"]["failure"] and not candidates["int8"]["chosen"]
+    assert any(c["chosen"] for c in candidates.values()) and out.is_file()
 
 
 def test_deeplab_cut_at_a_name_that_does_not_exist_is_refused(deeplab, tmp_path):

@@ -8,17 +8,16 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from helpers import run_cli
+from helpers import convert_or_fail, run_cli
+
+# Slow: its fixtures convert real networks (or render and compile projects) first.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def int8_model(mobilenet, images, tmp_path_factory):
     _, path = mobilenet
-    out = tmp_path_factory.mktemp("inspect") / "m.tflite"
-    result = run_cli("convert", path, "-o", out, "-q", "int8", "--io-type", "uint8", "--calibration", images,
-                     "--calibration-count", 8, "--mean", "127.5", "--std", "127.5")
-    assert result.code == 0, result.err
-    return out
+    return convert_or_fail(path, tmp_path_factory.mktemp("inspect") / "m.tflite", images, int8=True)
 
 
 def _litert(path):
@@ -57,8 +56,8 @@ def test_human_output(int8_model):
     assert "metadata" in result.out and "none" in result.out
 
 
-def test_float_model_has_no_float_op_list(mobilenet, tmp_path):
-    _, path = mobilenet
+def test_float_model_has_no_float_op_list(tiny, tmp_path):
+    _, path = tiny
     out = tmp_path / "f16.tflite"
     assert run_cli("convert", path, "-o", out, "-q", "float16").code == 0
     info = json.loads(run_cli("inspect", out, "--json").out)

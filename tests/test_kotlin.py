@@ -25,6 +25,9 @@ import pytest
 from helpers import convert_or_fail
 from kotlin_toolchain import Toolchain
 
+# Slow: its fixtures convert real networks (or render and compile projects) first.
+pytestmark = pytest.mark.slow
+
 NORM = ("--mean", "127.5", "--std", "127.5")
 CLASSES = ("circle", "square", "triangle", "étoile ⭐", 'say "hi"', "cost $5", "back\\slash", "h", "i", "j")
 SHAPES = ("???", "circle", "square", "triangle")  # background row first: label offset 1
@@ -146,7 +149,7 @@ class Built:
 
 
 def _convert(source: Path, out: Path, images: Path, int8: bool, flags: tuple[str, ...] = ()) -> Path:
-    return convert_or_fail(source, out, images, int8, calibration_count=12, flags=flags)
+    return convert_or_fail(source, out, images, int8, flags=flags)
 
 
 def _anchors(case: Case) -> np.ndarray | None:
@@ -156,14 +159,14 @@ def _anchors(case: Case) -> np.ndarray | None:
 
 
 def _spec(model: Path, case: Case):
-    from tflgen.spec import ColorOrder, ResizeMode, SpecOptions, Task, build_spec
+    from tflgen.spec import ColorOrder, Preprocessing, ResizeMode, SpecOptions, Task, build_spec
     from tflgen.ssd import SsdParams
     from tflgen.tflite_info import read_model
 
     options = SpecOptions(
         task=Task(case.task), labels=case.labels, label_offset=case.label_offset,
-        mean="127.5" if case.normalized else None, std="127.5" if case.normalized else None,
-        color=ColorOrder(case.color), resize=ResizeMode(case.resize),
+        preprocessing=Preprocessing.parse("127.5" if case.normalized else None, "127.5" if case.normalized else None,
+                                          ColorOrder(case.color), ResizeMode(case.resize)),
         ssd=None if case.ssd is None else SsdParams(_anchors(case), **case.ssd),
     )
     return build_spec(read_model(model.read_bytes(), str(model)), options)

@@ -16,6 +16,9 @@ import pytest
 
 from helpers import convert_or_fail, run_cli
 
+# Slow: its fixtures convert real networks (or render and compile projects) first.
+pytestmark = pytest.mark.slow
+
 NORM = ("--mean", "127.5", "--std", "127.5")
 CLASSES = ("circle", "square", "triangle", "star", "hexagon")
 SHAPES = ("circle", "square", "triangle")
@@ -39,7 +42,7 @@ def built(images, ssd_model, segmenter, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("metadata")
     classifier = folder / "classifier.keras"
-    models.mobilenet_v2(classes=len(CLASSES), classifier_activation="softmax").save(classifier)
+    models.tiny_classifier(classes=len(CLASSES), activation="softmax").save(classifier)
     sources = {"classification": (classifier, CLASSES), "detection": (ssd_model, SHAPES), "segmentation": (segmenter[1], SEGMENTS)}
     models_out = {}
     for task, (source, names) in sources.items():
@@ -60,13 +63,15 @@ IDS = [f"{t}-{k}" for t, k in CASES]
 @pytest.mark.parametrize(("task", "kind"), CASES, ids=IDS)
 def test_metadata_reads_back_as_the_same_spec(built, task, kind):
     from tflgen.metadata import spec_from_model
-    from tflgen.spec import SpecOptions, Task, build_spec
+    from tflgen.spec import Preprocessing, SpecOptions, Task, build_spec
     from tflgen.tflite_info import read_model
 
     plain, with_metadata = built[task, kind]
     content = with_metadata.read_bytes()
     labels = {"classification": CLASSES, "detection": SHAPES, "segmentation": SEGMENTS}[task]
-    expected = build_spec(read_model(plain.read_bytes(), "plain"), SpecOptions(task=Task(task), labels=labels, mean="127.5", std="127.5"))
+    expected = build_spec(read_model(plain.read_bytes(), "plain"),
+        SpecOptions(task=Task(task), labels=labels, preprocessing=Preprocessing.parse("127.5", "127.5")),
+    )
     assert spec_from_model(content) == expected.canonical()
     info = json.loads(run_cli("inspect", with_metadata, "--json").out)
     assert info["metadata"]["present"] is True
@@ -239,7 +244,7 @@ def test_mediapipe_image_classifier(built, images, kind):
     from tflgen.reference import top_k
 
     path = built["classification", kind][1]
-    pixels = _image(images, 96)
+    pixels = _image(images, 32)
     expected = top_k(_litert(path, pixels)[0][0], 3)
     with _task("classifier", path, max_results=3) as classifier:
         categories = classifier.classify(_mp_image(pixels)).classifications[0].categories

@@ -7,14 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers import run_cli
+from helpers import convert_or_fail, run_cli
 from test_cli_errors import assert_bad_input
+
+# Slow: its fixtures convert real networks (or render and compile projects) first.
+pytestmark = pytest.mark.slow
 
 NORM = ("--mean", "127.5", "--std", "127.5")
 
 
 @pytest.fixture(scope="module")
-def tflites(mobilenet, ssd_model, segmenter, tmp_path_factory):
+def tflites(mobilenet, ssd_model, segmenter, images, tmp_path_factory):
     import keras
     import tensorflow as tf
 
@@ -40,9 +43,7 @@ def tflites(mobilenet, ssd_model, segmenter, tmp_path_factory):
     }
     out = {}
     for name, source in sources.items():
-        out[name] = folder / f"{name}.tflite"
-        result = run_cli("convert", source, "-o", out[name])
-        assert result.code == 0, result.err
+        out[name] = convert_or_fail(source, folder / f"{name}.tflite", images, int8=False)
     return out
 
 
@@ -53,9 +54,10 @@ def _spec(path: Path, **options):
 
 
 def _spec_of(info, **options):
-    from tflgen.spec import SpecOptions, build_spec
+    from tflgen.spec import Preprocessing, ResizeMode, SpecOptions, build_spec
 
-    return build_spec(info, SpecOptions(mean="127.5", std="127.5", **options))
+    preprocessing = Preprocessing.parse("127.5", "127.5", options.pop("color", None), options.pop("resize", ResizeMode.STRETCH))
+    return build_spec(info, SpecOptions(preprocessing=preprocessing, **options))
 
 
 def test_detection_roles_follow_the_op_not_the_order(tflites):
@@ -81,7 +83,7 @@ def test_classification_logits_and_probabilities(tflites, tmp_path):
     import models
 
     softmax = tmp_path / "softmax.keras"
-    models.mobilenet_v2(classes=4, classifier_activation="softmax").save(softmax)
+    models.tiny_classifier(classes=4, activation="softmax").save(softmax)
     for extra in ((), ("-q", "int8", "--io-type", "uint8", "--allow-random-calibration", "--calibration-count", "4", *NORM)):
         out = tmp_path / f"softmax{len(extra)}.tflite"
         assert run_cli("convert", softmax, "-o", out, "--force", *extra).code == 0

@@ -21,7 +21,9 @@ from tflgen.errors import OptionError
 from tflgen.recipes import DETECTION_POSTPROCESS_OP, IoType, Recipe
 from tflgen.reference import Normalization, dequantize, image_to_input
 from tflgen.sources import GraphFlags, SourceModel, TensorSig, open_source
-from tflgen.ssd import SsdParams, load_anchors, parse_scales, resolve_raw_outputs, wrap_with_postprocess
+from tflgen.ssd import SsdParams, load_anchors, parse_scales
+from tflgen.ssd_source import resolve_raw_outputs, wrap_with_postprocess
+
 
 NORM = Normalization((127.5,) * 3, (127.5,) * 3)
 SIZE = 32
