@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from pathlib import Path
 
 import pytest
 
 import models
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One worker per core (scripts/test.sh): TensorFlow's kernels run on one thread in each, so that the
+    # workers don't fight over the cores. Set before TensorFlow loads (the tests import it lazily).
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 
 
 @pytest.fixture(scope="session")

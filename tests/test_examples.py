@@ -34,21 +34,33 @@ def test_examples_ship_whole_small_and_good_enough(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(EXAMPLES))
 def test_every_recipe_converts_and_stays_within_the_examples_budget(name, tmp_path):
-    """Every recipe of `tflgen convert --example NAME` (its int8: uint8 IO, the example's calibration
-    images) against the example's own budget, on its 100 held-out images: `--quantize auto` converts
-    and verifies all four against one loaded source, and reports each one's drop."""
-    converted = run_cli("convert", "--example", name, "-q", "auto", "--images", _held_out(name), "--max-drop", 1,
-                        "-o", tmp_path / "model.tflite", "--report", tmp_path / "report")
-    assert converted.code == 0, converted.err
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["images"] == 100
-    candidates = {c["recipe"]: c for c in report["candidates"]}
-    assert list(candidates) == list(RECIPES)
-    budget = get_example(name).max_drop
-    for recipe, candidate in candidates.items():
-        assert "failure" not in candidate, candidate
-        assert candidate["drop"] <= budget[recipe], f"{name} {recipe}: drop {candidate['drop']:.4f} > {budget[recipe]}"
-    assert candidates["int8"]["size_bytes"] < candidates["float16"]["size_bytes"] < candidates["float32"]["size_bytes"]
+    """Every recipe with the settings `tflgen convert --example NAME` uses (int8: uint8 IO, the example's
+    calibration images), verified on its 100 held-out images within the example's own budget. Through
+    the library, on one loaded source whose answers are computed once (`Session`)."""
+    from tflgen.console import Reporter
+    from tflgen.examples.defaults import CALIBRATION_COUNT, generated_images
+    from tflgen.pipeline import ConvertOptions, Session, VerifyOptions, convert_model, verify_model
+    from tflgen.recipes import IoType, Recipe
+    from tflgen.sources import GraphFlags
+    from tflgen.spec import SpecOptions, Task
+    from tflgen.ssd import SsdOptions
+
+    example, reporter = get_example(name), Reporter()
+    session = Session(example.source_path, GraphFlags(), reporter)
+    ssd = SsdOptions(example.anchors_path, example.scales_option) if example.anchors_path else None
+    spec = SpecOptions(task=Task(example.task), labels=example.read_labels(), preprocessing=example.preprocessing)
+    sizes = {}
+    for recipe in RECIPES:
+        out = tmp_path / f"{recipe}.tflite"
+        int8 = recipe == "int8"
+        convert_model(ConvertOptions(example.source_path, out, recipe=Recipe(recipe), io_type=IoType.UINT8 if int8 else None,
+                                     calibration=generated_images(example, "calibration") if int8 else None, calibration_count=CALIBRATION_COUNT,
+                                     preprocessing=example.preprocessing, ssd=ssd), reporter, session)
+        v = verify_model(VerifyOptions(example.source_path, out, _held_out(name), spec, latency=False), reporter, session=session).verification
+        assert v.images == 100 and v.recipe == recipe
+        assert v.drop <= example.max_drop[recipe], f"{name} {recipe}: drop {v.drop:.4f} > {example.max_drop[recipe]}"
+        sizes[recipe] = v.size_bytes
+    assert sizes["int8"] < sizes["float16"] < sizes["float32"]
 
 
 def _readme_quality() -> dict[str, dict[str, float]]:

@@ -117,9 +117,9 @@ def test_report_files_say_what_report_json_says(mobilenet, converted, images):
     assert data["latency"][0]["runs"] >= 30 and data["latency"][0]["median_ms"] > 0
 
 
-def test_quantize_auto_keeps_the_smallest_within_budget(mobilenet, images, tmp_path):
+def test_quantize_auto_keeps_the_smallest_within_budget(tiny, images, tmp_path):
     out = tmp_path / "auto.tflite"
-    result = run_cli("convert", mobilenet[1], "-o", out, "-q", "auto", "--images", images, "--max-drop", 0.3, *NORM,
+    result = run_cli("convert", tiny[1], "-o", out, "-q", "auto", "--images", images, "--max-drop", 0.3, *NORM,
                      "--calibration", images, "--calibration-count", 16, "--report", tmp_path / "report")
     assert result.code == 0, result.err
     candidates = json.loads((tmp_path / "report" / "report.json").read_text())["candidates"]
