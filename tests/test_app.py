@@ -202,6 +202,7 @@ def classifier_app(tiny, images, tmp_path_factory) -> Path:
                      "--calibration", images, "--calibration-count", 16, *NORM, "--resize", "center-crop")
     assert result.code == 0, result.err
     assert "Verified against the source on" in result.out
+    assert result.err.count("Loading ") == 1, result.err  # converted and verified against one loaded source
     return out
 
 

@@ -156,6 +156,17 @@ def test_mean_std_wrong(tiny, images, out, option, value):
     assert_bad_input(result, option, out=out)
 
 
+@pytest.mark.parametrize(("named", "options"), [
+    ("--mean", ("--mean", "abc", "--std", "127.5")), ("--std", ("--mean", "127.5", "--std", "0")), ("--std", ("--mean", "127.5")),
+    ("--keep-accuracy", ("-q", "int8", "--keep-accuracy", "30 dB!", "--images", ".")),
+])
+def test_bad_values_fail_before_the_model_loads(tiny, out, named, options):
+    """What can be checked without the model is checked first: no "Loading" line, no TensorFlow."""
+    result = run_cli("convert", tiny[1], "-o", out, *options)
+    assert_bad_input(result, named, out=out)
+    assert "Loading" not in result.err
+
+
 def test_output_exists(tiny, out):
     _, path = tiny
     out.write_bytes(b"keep me")

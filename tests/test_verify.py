@@ -122,6 +122,7 @@ def test_quantize_auto_keeps_the_smallest_within_budget(tiny, images, tmp_path):
     result = run_cli("convert", tiny[1], "-o", out, "-q", "auto", "--images", images, "--max-drop", 0.3, *NORM,
                      "--calibration", images, "--calibration-count", 16, "--report", tmp_path / "report")
     assert result.code == 0, result.err
+    assert result.err.count("Loading ") == 1, result.err  # four recipes verified against one loaded source
     candidates = json.loads((tmp_path / "report" / "report.json").read_text())["candidates"]
     assert [c["recipe"] for c in candidates] == ["float32", "float16", "dynamic", "int8"]
     fitting = [c for c in candidates if c["within_budget"] and not c["slower_than_float32"]]  # float32 always is
