@@ -203,8 +203,9 @@ def test_subprocess_error_has_no_traceback_and_debug_shows_it(tmp_path):
     plain = _tflgen("inspect", str(source))
     assert plain.returncode == 2
     assert plain.stderr.startswith("error: ") and "hint: " in plain.stderr and "Traceback" not in plain.stderr
-    debug = _tflgen("inspect", str(source), "--debug")
-    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    for args in (("inspect", str(source), "--debug"), ("--debug", "inspect", str(source))):  # after the command or before it
+        debug = _tflgen(*args)
+        assert debug.returncode == 2 and "Traceback" in debug.stderr, args
 
 
 def test_help_does_not_import_tensorflow():

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import typer
 
 from tflgen import __version__
+from tflgen.cli import options as opt
 from tflgen.errors import EXIT_BAD_INPUT, UserError
 
 EXIT_INTERNAL_ERROR = 3
@@ -35,6 +36,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+    verbose: opt.Verbose = False,
+    debug: opt.Debug = False,
 ) -> None:
     """TensorFlow model → verified, quantized .tflite → Android app."""
 
@@ -58,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from tflgen.cli.options import RunFlags
 
     args = list(sys.argv[1:] if argv is None else argv)
-    RunFlags.debug = False
+    RunFlags.verbose = RunFlags.debug = False
     command = typer.main.get_command(app)
     try:
         result = command.main(args=args, prog_name="tflgen", standalone_mode=False)

@@ -73,13 +73,12 @@ def app_command(
 ) -> int:
     """Convert, describe and verify the model, then render an Android Studio project around it."""
     from tflgen.cli.summary import print_app
-    from tflgen.console import Reporter
     from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
     from tflgen.metadata import ModelInfoText
     from tflgen.pipeline import AppOptions, build_app
     from tflgen.spec import SpecOptions, read_labels
 
-    reporter = Reporter(verbose=verbose)
+    reporter = opt.reporter()
     if out is None:
         if config is None:
             raise OptionError("--out is missing", "give the project folder to create, e.g. --out MyApp")

@@ -46,11 +46,10 @@ def convert(
 ) -> int:
     """Convert and quantize a TensorFlow model to .tflite."""
     from tflgen.cli.summary import print_conversion
-    from tflgen.console import Reporter
     from tflgen.errors import EXIT_BUDGET_MISSED
     from tflgen.pipeline import convert_model
 
-    reporter = Reporter(verbose=verbose)
+    reporter = opt.reporter()
     result = convert_model(opt.convert_options(ctx, output, images), reporter)
     print_conversion(result, reporter)
     return EXIT_BUDGET_MISSED if result.conversion is None else 0

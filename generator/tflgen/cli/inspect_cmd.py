@@ -26,7 +26,6 @@ def inspect(
     from tflgen.metadata import read_metadata
 
     from tflgen.cli.summary import print_model_info
-    from tflgen.console import Reporter
     from tflgen.delegates import edgetpu_report, gpu_report, xnnpack_report
     from tflgen.errors import SourceError
     from tflgen.tflite_info import read_model
@@ -36,7 +35,7 @@ def inspect(
     content = model.read_bytes()
     info = read_model(content, str(model))
     metadata = read_metadata(content, str(model))
-    reporter = Reporter()
+    reporter = opt.reporter()
     try:  # a model LiteRT can't load (Flex ops, ...) is still described, without the measurement
         xnnpack = xnnpack_report(content, reporter=reporter)
     except SourceError as exc:

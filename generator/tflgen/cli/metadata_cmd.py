@@ -28,12 +28,11 @@ def metadata(
 ) -> int:
     """Write TFLite metadata that Android Studio, the Task Library and MediaPipe read."""
     from tflgen.cli.summary import print_metadata_result
-    from tflgen.console import Reporter
     from tflgen.metadata import ModelInfoText
     from tflgen.pipeline import MetadataOptions, add_metadata
     from tflgen.spec import SpecOptions, read_labels
 
-    reporter = Reporter()
+    reporter = opt.reporter()
     spec_options = SpecOptions(
         task=task, labels=read_labels(labels) if labels else (), labels_path=labels, label_offset=label_offset,
         preprocessing=opt.preprocessing(mean, std, color),

@@ -11,13 +11,18 @@ from tflgen.errors import OptionError
 from tflgen.recipes import IoType, Recipe, Target
 from tflgen.spec import ColorOrder, ResizeMode, Task  # light: no TensorFlow
 
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log output.")]
-
-
 class RunFlags:
-    """--debug as parsed: read by `cli.main` when an error reaches it (eager, so set even when a later option fails)."""
+    """--verbose and --debug as parsed, before the command (`tflgen --debug convert ...`) or after it
+    (`tflgen convert ... --debug`): eager, so set even when a later option fails; `cli.main` reads
+    --debug when an error reaches it."""
 
+    verbose = False
     debug = False
+
+
+def _verbose(value: bool) -> bool:
+    RunFlags.verbose = RunFlags.verbose or value
+    return value
 
 
 def _debug(value: bool) -> bool:
@@ -25,6 +30,14 @@ def _debug(value: bool) -> bool:
     return value
 
 
+def reporter():  # -> tflgen.console.Reporter
+    """The run's console: TensorFlow's own log output only with --verbose."""
+    from tflgen.console import Reporter
+
+    return Reporter(verbose=RunFlags.verbose)
+
+
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Show TensorFlow's own log output.", is_eager=True, callback=_verbose)]
 Debug = Annotated[bool, typer.Option("--debug", help="Show the traceback of errors.", is_eager=True, callback=_debug)]
 Force = Annotated[bool, typer.Option("--force", help="Replace the output if it exists.")]
 Mean = Annotated[

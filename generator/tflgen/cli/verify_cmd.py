@@ -36,13 +36,12 @@ def verify(
 ) -> int:
     """Run SOURCE and the .tflite on the same images; report agreement, size and latency."""
     from tflgen.cli.summary import print_verification
-    from tflgen.console import Reporter
     from tflgen.errors import EXIT_BUDGET_MISSED, OptionError
     from tflgen.examples import get_example
     from tflgen.pipeline import VerifyOptions, verify_model
     from tflgen.spec import SpecOptions, read_labels
 
-    reporter = Reporter(verbose=verbose)
+    reporter = opt.reporter()
     if example is not None and model is None:  # tflgen verify --example NAME model.tflite
         source, model = get_example(example).source_path, source
     if model is None:
