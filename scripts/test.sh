@@ -43,5 +43,6 @@ fi
 
 # pytest exits 5 when it collects no test: that fails this script, as it should. pytest-xdist runs
 # the tests in one worker per core (at most 4: each holds TensorFlow), a module's tests in one
-# worker (--dist loadscope), so its module fixtures are built once.
+# worker (--dist loadscope), so its module fixtures are built once. (Not --dist loadgroup: with pytest
+# 9.2 it ignores xdist_group marks, pytest-dev/pytest-xdist#1386.)
 exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadscope "$@"
