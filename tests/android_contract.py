@@ -104,7 +104,7 @@ def wrapper_problems(root: Path) -> list[str]:
     if (url[1], checksum[1]) != (GRADLE_VERSION, GRADLE_SHA256):
         problems.append(f"Gradle {url[1]} with SHA-256 {checksum[1]} is not the checked pair {GRADLE_VERSION} / {GRADLE_SHA256}")
     workflow = (root / ".github/workflows/android.yml").read_text(encoding="utf-8")
-    if re.findall(r"gradle-version: \"?([\d.]+)", workflow) != [url[1]]:
+    if set(re.findall(r"gradle-version: \"?([\d.]+)", workflow)) != {url[1]}:
         problems.append("the workflow's Gradle is not the wrapper's")
     has_wrapper = (root / "gradlew").is_file() and (root / "gradle/wrapper/gradle-wrapper.jar").is_file()
     if not has_wrapper and re.search(r"^\s*run: \./gradlew", workflow, re.M):
@@ -134,5 +134,59 @@ def provenance_problems(root: Path) -> list[str]:
     return problems
 
 
+def instrumented_test_problems(root: Path) -> list[str]:
+    """app/src/androidTest runs under AndroidJUnitRunner, finds the golden cases among the test APK's assets (the
+    processing module's test resources) and the model among the app's, and uses from processing only what the
+    app's androidTest can see: main and testFixtures (not processing's own tests), nothing `internal`."""
+    from tflgen.golden import GOLDEN_DIR
+
+    build = _code(root / "app/build.gradle.kts")
+    processing_build = _code(root / "processing/build.gradle.kts")
+    problems = []
+    if 'testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"' not in build:
+        problems.append("defaultConfig names no AndroidJUnitRunner: connectedAndroidTest would run nothing")
+    for dependency in ('androidTestImplementation(testFixtures(project(":processing")))', "androidTestImplementation(libs.androidx.test.runner)",
+                       "androidTestImplementation(libs.androidx.test.ext.junit)"):
+        if dependency not in build:
+            problems.append(f"app/build.gradle.kts lacks {dependency}")
+    if "`java-test-fixtures`" not in processing_build or "testFixturesImplementation(libs.junit)" not in processing_build:
+        problems.append("processing does not publish its test fixtures (java-test-fixtures, with JUnit for their asserts)")
+    android_test = re.search(r'getByName\("androidTest"\)\s*\{([^}]*)\}', build)
+    folders = re.findall(r'assets\.directories\.add\("([^"]+)"\)', android_test[1]) if android_test else []
+    # GoldenCase reads "golden/<case>/..." from the assets' root: one folder must be the golden folder's parent.
+    golden = (root / GOLDEN_DIR).resolve()
+    if not any((root / "app" / folder / "golden").resolve() == golden for folder in folders):
+        problems.append(f"no androidTest assets folder is the parent of {GOLDEN_DIR} (folders: {folders})")
+    tests = {p.name: _code(p) for p in sorted((root / "app/src/androidTest/kotlin").rglob("*.kt"))}
+    if not tests:
+        return problems + ["app/src/androidTest has no test"]
+    processing = root / "processing/src"
+    visible = _top_level_names(processing / "main") | _top_level_names(processing / "testFixtures")
+    hidden = (_top_level_names(processing / "test") - visible) | _internal_names(processing / "main")
+    for name, code in tests.items():
+        for symbol in re.findall(r"^import [\w.]+\.processing\.(\w+)$", code, re.M):
+            if symbol in hidden or symbol not in visible:
+                problems.append(f"{name} imports {symbol}, which the app's androidTest can't see")
+        if "instrumentation.context.assets" not in code or "instrumentation.targetContext.assets" not in code:
+            problems.append(f"{name}: golden files come from the test APK (instrumentation.context), the model from the app (targetContext)")
+    fixtures = "\n".join(_code(p) for p in sorted((processing / "testFixtures").rglob("*.kt")))
+    problems += [f"testFixtures use {name}, internal to processing's main (not visible to another compilation)"
+                 for name in sorted(_internal_names(processing / "main")) if re.search(rf"\b{name}\b", fixtures)]
+    return problems
+
+
+_DECLARATION = re.compile(r"^((?:(?:private|internal|public|data|enum|sealed|abstract|open|const|inline)\s+)*)"
+                          r"(?:class|interface|object|fun\s+interface|fun|val|var)\s+(?:<[^>]*>\s*)?(?:[\w.<>?, ]+\.)?(\w+)", re.M)
+
+
+def _top_level_names(folder: Path) -> set[str]:
+    return {m[2] for p in folder.rglob("*.kt") for m in _DECLARATION.finditer(p.read_text(encoding="utf-8"))
+            if "private" not in m[1] and "internal" not in m[1]}
+
+
+def _internal_names(folder: Path) -> set[str]:
+    return {m[2] for p in folder.rglob("*.kt") for m in _DECLARATION.finditer(p.read_text(encoding="utf-8")) if "internal" in m[1]}
+
+
 CONTRACTS = (dependency_problems, gpu_library_problems, camera_feature_problems, camera_geometry_problems, wrapper_problems,
-             provenance_problems)
+             provenance_problems, instrumented_test_problems)

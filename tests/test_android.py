@@ -152,6 +152,21 @@ def test_processing_imports_nothing_from_android(projects, name):
     assert [p.name for p in kotlin if re.search(r"^import (android|androidx)\.", p.read_text(), re.M)] == []
 
 
+def _workflow_jobs(workflow: str) -> dict[str, str]:
+    """The workflow's jobs, each as its YAML text (after checking the file parses as a GitHub workflow)."""
+    import yaml
+
+    parsed = yaml.safe_load(workflow)
+    assert set(parsed) >= {"name", True, "jobs"}, parsed.keys()  # YAML 1.1 reads the key `on` as True
+    jobs = {}
+    for name, job in parsed["jobs"].items():
+        assert job["runs-on"] == "ubuntu-latest" and job["steps"], name
+        for step in job["steps"]:
+            assert ("uses" in step) != ("run" in step), f"{name}: a step needs exactly one of uses/run: {step}"
+        jobs[name] = yaml.safe_dump(job, sort_keys=False, width=1000)
+    return jobs
+
+
 def _catalog(root: Path) -> dict:
     return tomllib.loads((root / "gradle" / "libs.versions.toml").read_text())
 
@@ -187,7 +202,7 @@ def test_every_version_has_a_source_and_the_readme_lists_it(projects, name):
     wrapper = (root / "gradle" / "wrapper" / "gradle-wrapper.properties").read_text()
     gradle = re.search(r"gradle-([\d.]+)-bin\.zip", wrapper)[1]
     workflow = (root / ".github" / "workflows" / "android.yml").read_text()
-    assert re.findall(r"gradle-version:? \"?([\d.]+)", workflow) == [gradle]
+    assert set(re.findall(r"gradle-version:? \"?([\d.]+)", workflow)) == {gradle}
     assert f"| Gradle | {gradle} |" in readme
 
 
@@ -247,7 +262,7 @@ def _declared(root: Path) -> dict[str, set[str]]:
     declared: dict[str, set[str]] = {}
     pattern = re.compile(
         r"^(?:(?:private|internal|public|data|enum|sealed|abstract|open|const|inline)\s+)*"
-        r"(?:class|interface|object|fun|val|var)\s+(?:<[^>]*>\s*)?(?:[\w.<>?, ]+\.)?(\w+)", re.M,
+        r"(?:class|interface|object|fun\s+interface|fun|val|var)\s+(?:<[^>]*>\s*)?(?:[\w.<>?, ]+\.)?(\w+)", re.M,
     )
     for path in _files(root, ".kt"):
         text = path.read_text()
@@ -341,8 +356,12 @@ def test_ci_installs_the_platform_the_app_compiles_against(projects):
     root, _ = projects["classification"]
     compile_sdk = re.search(r"compileSdk = (\d+)", (root / "app" / "build.gradle.kts").read_text())[1]
     workflow = (root / ".github" / "workflows" / "android.yml").read_text()
-    assert re.findall(r'"platforms;android-(\d+)"', workflow) == [compile_sdk]
-    assert re.findall(r"run: gradle (.+)", workflow) == ["assembleDebug", ":processing:test :app:testDebugUnitTest"]
+    jobs = _workflow_jobs(workflow)
+    assert set(jobs) == {"build", "device"}
+    for job in jobs.values():  # each job installs the platform itself
+        assert re.findall(r'"platforms;android-(\d+)"', job) == [compile_sdk]
+    assert re.findall(r"run: gradle (.+)", jobs["build"]) == ["assembleDebug", ":processing:test :app:testDebugUnitTest"]
+    assert re.findall(r"script: gradle (.+)", jobs["device"]) == ["connectedDebugAndroidTest"]
 
 
 # ---------------------------------------------------------------- build contracts (tests/android_contract.py)
@@ -374,7 +393,7 @@ def test_model_binding_is_asked_for_and_says_what_it_costs(projects, binding_pro
     for contract in CONTRACTS:
         assert contract(binding_project) == [], contract.__name__
     build = (binding_project / "app/build.gradle.kts").read_text()
-    assert "mlModelBinding = true" in build and "assets.directories" not in build
+    assert "mlModelBinding = true" in build and 'assets.directories.add("src/main/ml")' not in build
     assert {"litert-support", "litert-metadata"} <= {e["name"] for e in _catalog(binding_project)["libraries"].values()}
     assert "android.uniquePackageNames=false" in (binding_project / "gradle.properties").read_text()
     readme = (binding_project / "README.md").read_text()
@@ -403,6 +422,8 @@ def test_each_contract_catches_what_it_guards(projects, tmp_path, contract):
         "camera_geometry_problems": (camera, "previewView.viewPort?.let(group::setViewPort)", ""),
         "wrapper_problems": (root / ".github/workflows/android.yml", "run: gradle assembleDebug", "run: ./gradlew assembleDebug"),
         "provenance_problems": (root / "gradle/libs.versions.toml", 'camerax = "1.6.2"', 'camerax = "1.6.1"'),
+        # the golden files as assets of the app, not of the test APK: the test would find no case
+        "instrumented_test_problems": (build, 'getByName("androidTest") {', 'getByName("main") {'),
     }[contract.__name__]
     path, old, new = breakage
     text = path.read_text()

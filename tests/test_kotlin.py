@@ -38,6 +38,7 @@ RAW_DEFAULT: dict = {}
 RAW_STRICT = {"max_detections": 25, "score_threshold": 0.5, "iou_threshold": 0.3}
 GOLDEN_IMAGES = 4
 TESTS_PER_CASE = 4  # GoldenTest's test methods
+DEVICE_TESTS_PER_CASE = 2 * 4  # DeviceToleranceTest: CPU and GPU tolerances, four rules each
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,18 @@ def test_golden_cases_pass_on_the_jvm(built, name):
     assert run.run == GOLDEN_IMAGES * TESTS_PER_CASE, run.output
 
 
+@pytest.mark.parametrize("name", list(CASES))
+def test_device_rules_hold_on_the_jvm(built, name):
+    """The rules of the app's instrumented test, proven on the JVM (processing's DeviceToleranceTest): the golden
+    outputs pass, outputs moved within their tolerances pass (results included), an output beyond its tolerance
+    fails naming the case, backend and output, and reversed outputs fail the results check."""
+    project = built.projects[name]
+    folders = (_resources(project), _main_resources(project))
+    run = built.toolchain.run_junit(built.classes, folders, f"{CASES[name].package}.processing.DeviceToleranceTest")
+    assert run.code == 0 and run.failures == 0, run.output
+    assert run.run == GOLDEN_IMAGES * DEVICE_TESTS_PER_CASE, run.output
+
+
 def test_cases_have_real_content(built):
     """The golden cases are not vacuous: detections exist, masks have several classes, inputs vary."""
     for name, project in built.projects.items():
@@ -257,6 +270,14 @@ def test_cases_have_real_content(built):
         if task == "segmentation":
             masks = [np.frombuffer((golden / c / "mask.bin").read_bytes(), "<i4") for c in cases]
             assert max(len(np.unique(m)) for m in masks) >= 2, name
+        for c in cases:  # each output says how far a device may be from it: CPU always, GPU for a float model only
+            tensors = json.loads((golden / c / "tensors.json").read_text())
+            for output in tensors["outputs"]:
+                tolerance = output["tolerance"]
+                decision = "quantization" not in output and not output["dtype"].startswith("float")
+                assert tolerance["cpu"] == 0 if decision else tolerance["cpu"] > 0, (name, output)
+                assert ("gpu" in tolerance) == (not CASES[name].int8), (name, output)
+                assert tolerance.get("gpu", tolerance["cpu"]) >= tolerance["cpu"], (name, output)
         if CASES[name].resize != "stretch":  # the images' aspect ratios differ from the input's
             assert any(e["placement"]["source"] != {"left": 0, "top": 0, "width": e["image"]["width"], "height": e["image"]["height"]}
                        or e["placement"]["target"]["width"] != e["placement"]["target"]["height"] for e in expected), name

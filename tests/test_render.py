@@ -148,6 +148,24 @@ def test_force_replaces_generated_files_and_keeps_the_rest(tmp_path):
     assert not (out / GOLDEN_DIR / "old").exists()  # the golden folder is tflgen's: replaced whole
 
 
+def test_an_update_deletes_what_an_earlier_tflgen_generated_and_this_one_moved(tmp_path):
+    """The golden-case code moved from processing's tests to its test fixtures: an old copy left in
+    src/test would redeclare it, so `--force` deletes it (and nothing else of the user's)."""
+    from tflgen.render import RETIRED_TEMPLATES, output_path
+
+    out = tmp_path / "project"
+    render_project(_spec(), out, OPTIONS)
+    stale = [out / output_path(t, OPTIONS.package) for t in RETIRED_TEMPLATES]
+    for path in stale:
+        path.write_text("class GoldenCase")
+    (out / "processing/src/test/kotlin/Mine.kt").write_text("mine")
+    render_project(_spec(), out, OPTIONS, force=True)
+    assert [p for p in stale if p.exists()] == []
+    assert (out / "processing/src/test/kotlin/Mine.kt").read_text() == "mine"
+    fixtures = out / "processing/src/testFixtures/kotlin" / OPTIONS.package.replace(".", "/") / "processing"
+    assert (fixtures / "GoldenCase.kt").is_file()
+
+
 def test_extra_files_may_not_shadow_templates(tmp_path):
     with pytest.raises(ValueError, match="settings.gradle.kts"):
         render_project(_spec(), tmp_path / "p", OPTIONS, {"settings.gradle.kts": b""})

@@ -13,6 +13,8 @@ android {
         targetSdk = 36
         versionCode = 1
         versionName = "1.0"
+        // Runs app/src/androidTest (the golden cases on the device's LiteRT): `gradle connectedDebugAndroidTest`.
+        testInstrumentationRunner = "androidx.test.runner.AndroidJUnitRunner"
     }
 
     buildFeatures {
@@ -23,6 +25,10 @@ android {
         // The model stays where Android Studio's "New > Other > TensorFlow Lite Model" puts it; packaged as an asset.
         getByName("main") {
             assets.directories.add("src/main/ml")
+        }
+        // The golden cases (processing's test resources) are the instrumented test's assets, in the test APK.
+        getByName("androidTest") {
+            assets.directories.add("../processing/src/test/resources")
         }
     }
 
@@ -53,4 +59,8 @@ dependencies {
     implementation(libs.litert.gpu.api)
 
     testImplementation(libs.junit)
+    // The golden-case reader and comparisons, shared with processing's JVM tests (its test fixtures).
+    androidTestImplementation(testFixtures(project(":processing")))
+    androidTestImplementation(libs.androidx.test.runner)
+    androidTestImplementation(libs.androidx.test.ext.junit)
 }

@@ -3,6 +3,8 @@ import org.jetbrains.kotlin.gradle.dsl.JvmTarget
 
 plugins {
     alias(libs.plugins.kotlin.jvm)
+    // src/testFixtures: the golden-case reader and comparisons, used by this module's tests and the app's instrumented test.
+    `java-test-fixtures`
 }
 
 java {
@@ -18,6 +20,7 @@ kotlin {
 
 dependencies {
     testImplementation(libs.junit)
+    testFixturesImplementation(libs.junit)
 }
 
 // `./gradlew :processing:benchmark` times pre- and post-processing per frame (not part of `test`).

@@ -5,7 +5,8 @@ For each image, `processing/src/test/resources/golden/<case>/` gets:
 - `image.png`      the source image (RGB; what the Kotlin test decodes to ARGB pixels)
 - `input.bin`      the expected input tensor, raw little-endian bytes
 - `output_<i>.bin` the raw output tensors LiteRT gives for exactly that input, by output index
-- `tensors.json`   dtype, shape (and quantization) of each of those tensors
+- `tensors.json`   dtype, shape (and quantization) of each of those tensors, and for each output
+                   how far a device may differ from it (`tolerance`: see `device_tolerance`)
 - `expected.json`  the final results of the Python reference: labels and scores (classification),
                    boxes in image pixels with labels and scores (detection: the op's outputs as
                    they are, or a raw SSD's outputs decoded + NMS by `reference.ssd_postprocess`
@@ -32,6 +33,7 @@ import numpy as np
 from tflgen.geometry import Placement, preprocess
 from tflgen.reference import Detections, argmax_mask, dequantize, resize_bilinear, round_half_away, softmax, ssd_postprocess, top_k
 from tflgen.spec import ModelSpec, OutputSpec, Role, Task
+from tflgen.tflite_info import read_model
 
 GOLDEN_DIR = "processing/src/test/resources/golden"
 CASES_FILE = "cases.txt"
@@ -128,16 +130,91 @@ def segment(spec: ModelSpec, outputs: Sequence[np.ndarray]) -> np.ndarray:
     return argmax_mask(scores)
 
 
-def run_model(model: bytes, tensor: np.ndarray) -> list[np.ndarray]:
-    """The raw output tensors (not dequantized) of one invocation, by output index."""
-    from ai_edge_litert.interpreter import Interpreter
+def run_model(model: bytes, tensor: np.ndarray, default_kernels: bool = True) -> list[np.ndarray]:
+    """The raw output tensors (not dequantized) of one invocation, by output index.
 
-    interpreter = Interpreter(model_content=model)
+    `default_kernels`: LiteRT's default CPU path (XNNPACK where it applies, as on Android); False:
+    its built-in kernels only, a second implementation of every op to measure the kernels' spread.
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    resolver = OpResolverType.AUTO if default_kernels else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interpreter = Interpreter(model_content=model, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     detail = interpreter.get_input_details()[0]
     interpreter.set_tensor(detail["index"], tensor)
     interpreter.invoke()
     return [interpreter.get_tensor(d["index"]).copy() for d in interpreter.get_output_details()]
+
+
+# ---------------------------------------------------------------- what a device may differ by
+
+# Float kernels: LiteRT's XNNPACK and reference kernels differ by about 1e-6 of an output's magnitude
+# on tflgen's examples (accumulation order); a device's CPU kernels are other such implementations.
+FLOAT_RELATIVE = 1e-5
+# Integer kernels round their requantization differently (XNNPACK's fp32 rounding, TFLite's fixed
+# point, ARM's rndnu), and one-step differences compound through the layers: on the segmentation
+# example XNNPACK and the built-in kernels differ by up to 8 quanta of the output. So two steps, or
+# twice the spread measured here between LiteRT's two CPU kernel sets on the very case if larger.
+INTEGER_STEPS = 2
+KERNEL_SPREAD_FACTOR = 2.0
+# GPU delegates compute in float16 by default (precision loss allowed): unit roundoff 2^-11,
+# growing with depth. Full float16 arithmetic (Keras's float16 policy) on the examples' networks
+# reaches 12 unit roundoffs of the output's magnitude; 32 keeps a margin of 2.7.
+FP16_UNIT_ROUNDOFF = 2.0**-11
+FP16_GROWTH = 32
+
+
+@dataclass(frozen=True)
+class DeviceTolerance:
+    """How far an output computed on a device may be from the golden one, per element, in the
+    output's real (dequantized) units. `gpu` is None for an integer model: a GPU delegate runs it
+    in float on dequantized weights, so it differs from integer arithmetic by the quantization
+    error itself, which these goldens don't bound."""
+
+    cpu: float
+    gpu: float | None
+
+    def as_json(self) -> dict[str, float]:
+        return {"cpu": self.cpu} if self.gpu is None else {"cpu": self.cpu, "gpu": self.gpu}
+
+
+def device_tolerance(output: OutputSpec, golden: np.ndarray, other_kernels: np.ndarray | None, integer_model: bool) -> DeviceTolerance:
+    """The per-element tolerance of one output (see the constants above for where each term comes from).
+
+    `golden` is the raw output of LiteRT's default CPU path, `other_kernels` that of its built-in
+    kernels for the same input (None when they can't run the model). Unquantized integer outputs
+    (classes, counts, label maps) are decisions, compared as results: tolerance 0.
+    """
+    raw = np.asarray(golden)
+    q = output.quantization
+    if q is None and not np.issubdtype(raw.dtype, np.floating):
+        return DeviceTolerance(0.0, None if integer_model else 0.0)
+    values = _real(raw, q)
+    magnitude = max(1.0, float(np.max(np.abs(values)))) if values.size else 1.0
+    if q is not None:
+        base = INTEGER_STEPS * q.scale
+    elif integer_model:  # a float output of an integer model (the detection op's): 8-bit steps of its magnitude
+        base = INTEGER_STEPS * magnitude / 256
+    else:
+        base = FLOAT_RELATIVE * magnitude
+    spread = 0.0 if other_kernels is None else float(np.max(np.abs(values - _real(np.asarray(other_kernels), q)), initial=0.0))
+    cpu = float(np.float32(max(base, KERNEL_SPREAD_FACTOR * spread)))
+    gpu = None if integer_model else float(np.float32(cpu + FP16_GROWTH * FP16_UNIT_ROUNDOFF * magnitude))
+    return DeviceTolerance(cpu, gpu)
+
+
+def _real(raw: np.ndarray, quantization: Any) -> np.ndarray:
+    if quantization is None:
+        return raw.astype(np.float64)
+    return dequantize(raw, quantization.scale, quantization.zero_point).astype(np.float64)
+
+
+def _other_kernels(model: bytes, tensor: np.ndarray) -> list[np.ndarray] | None:
+    try:
+        return run_model(model, tensor, default_kernels=False)
+    except (RuntimeError, ValueError):  # an op the built-in resolver lacks: no second measurement
+        return None
 
 
 # ---------------------------------------------------------------- writing the cases
@@ -172,13 +249,16 @@ def golden_case(
     """The files of one case (names relative to the case folder) for an [H, W, 3] uint8 RGB image."""
     tensor, where = preprocess(rgb, spec.input)
     outputs = run_model(model, tensor)
+    others = _other_kernels(model, tensor)
+    integer_model = read_model(model, "the model").integer_activations
     files = {"image.png": png(rgb), "input.bin": little_endian(tensor)}
     described = []
     for output in sorted(spec.outputs, key=lambda o: o.index):
         raw = outputs[output.index]
         file = f"output_{output.index}.bin"
         files[file] = little_endian(raw)
-        described.append({"index": output.index, **_tensor_entry(file, raw, output.quantization)})
+        tolerance = device_tolerance(output, raw, None if others is None else others[output.index], integer_model)
+        described.append({"index": output.index, **_tensor_entry(file, raw, output.quantization), "tolerance": tolerance.as_json()})
     q = spec.input.quantization
     tensors = {"input": _tensor_entry("input.bin", tensor, q), "outputs": described}
     expected: dict[str, Any] = {

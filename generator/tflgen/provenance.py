@@ -86,6 +86,18 @@ PROVENANCE: tuple[Provenance, ...] = (
         "not applicable (JVM unit tests only)",
     ),
     Provenance(
+        "androidxTestRunner", "1.7.0", "https://developer.android.com/jetpack/androidx/releases/test (1.7.0 stable, "
+        "minSdk 21; the 1.8.0 alphas raise it to 23)",
+        "CVasilakis/luncher (AGP 9.4.1, Kotlin 2.4.20, runner 1.7.0, with testFixtures of a kotlin-jvm module in androidTest); "
+        "ribbons/TaskerRsync (AGP 9.2.1, Gradle 9.6.0, 2026-06-30)",
+        "nothing open with AGP 9 (bitfireAT/davx5-ose#2083, 'Unable to instantiate instrumentation' on AGP 9: closed)",
+    ),
+    Provenance(
+        "androidxTestExtJunit", "1.3.0", "https://developer.android.com/jetpack/androidx/releases/test",
+        "CVasilakis/luncher (AGP 9.4.1) and ribbons/TaskerRsync (AGP 9.2.1), both with runner 1.7.0",
+        "nothing open with AGP 9",
+    ),
+    Provenance(
         "actions/checkout", "v6", "https://github.com/actions/checkout/releases",
         "Casecommons/pg_search #573 (2026)",
         "nothing open for ubuntu-latest",
@@ -99,6 +111,13 @@ PROVENANCE: tuple[Provenance, ...] = (
         "gradle/actions/setup-gradle", "v6", "https://github.com/gradle/actions/releases",
         "scip-code/scip-java ci.yaml #966 (2026-07-02, with gradle-version)",
         "v6's default cache needs accepting new terms: the workflow asks for the open-source `basic` cache",
+    ),
+    Provenance(
+        "reactivecircus/android-emulator-runner", "v2", "https://github.com/ReactiveCircus/android-emulator-runner "
+        "(v2 = v2.37.0, 2026-03-14; README: KVM udev rule for Linux runners)",
+        "android/nowinandroid .github/workflows/Build.yaml (api-level 26 and 34, x86_64, ubuntu-latest)",
+        "nothing open for ubuntu-latest in the action's tracker; a runner image that closed /dev/kvm made it fall back to "
+        "-accel off (EranBoudjnah/CleanArchitectureForAndroid#655): the workflow's KVM step is the fix",
     ),
 )
 

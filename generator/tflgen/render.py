@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,10 @@ KOTLIN_VERSION = "2.4.20"  # the generated build's Kotlin plugin; tests compile 
 _PROCESSING_MAIN = f"processing/src/main/kotlin/{PACKAGE_SEGMENT}/processing"
 _PROCESSING_RESOURCES = "processing/src/main/resources"
 _PROCESSING_TEST = f"processing/src/test/kotlin/{PACKAGE_SEGMENT}/processing"
+_PROCESSING_FIXTURES = f"processing/src/testFixtures/kotlin/{PACKAGE_SEGMENT}/processing"  # shared with app/src/androidTest
 _APP_MAIN = f"app/src/main/kotlin/{PACKAGE_SEGMENT}"
 _APP_TEST = f"app/src/test/kotlin/{PACKAGE_SEGMENT}"
+_APP_ANDROID_TEST = f"app/src/androidTest/kotlin/{PACKAGE_SEGMENT}"
 _APP_RES = "app/src/main/res"
 
 # Template paths (relative to the templates folder) every project gets.
@@ -68,9 +70,12 @@ COMMON_TEMPLATES: tuple[str, ...] = (
     f"{_PROCESSING_MAIN}/Quantization.kt.jinja",
     f"{_PROCESSING_MAIN}/Specs.kt.jinja",
     f"{_PROCESSING_TEST}/BenchmarkSupport.kt.jinja",
-    f"{_PROCESSING_TEST}/GoldenCase.kt.jinja",
+    f"{_PROCESSING_TEST}/DeviceToleranceTest.kt.jinja",
+    f"{_PROCESSING_TEST}/GoldenImage.kt.jinja",
     f"{_PROCESSING_TEST}/GoldenTest.kt.jinja",
-    f"{_PROCESSING_TEST}/Json.kt.jinja",
+    f"{_PROCESSING_FIXTURES}/GoldenCase.kt.jinja",
+    f"{_PROCESSING_FIXTURES}/Json.kt.jinja",
+    f"{_PROCESSING_FIXTURES}/OutputCheck.kt.jinja",
     "app/build.gradle.kts.jinja",
     "app/src/main/AndroidManifest.xml",
     f"{_APP_MAIN}/MainActivity.kt.jinja",
@@ -90,6 +95,7 @@ COMMON_TEMPLATES: tuple[str, ...] = (
     f"{_APP_MAIN}/ui/OverlayStyle.kt.jinja",
     f"{_APP_MAIN}/ui/OverlayView.kt.jinja",
     f"{_APP_MAIN}/ui/ViewTransform.kt.jinja",
+    f"{_APP_ANDROID_TEST}/GoldenDeviceTest.kt.jinja",
     f"{_APP_TEST}/camera/ExifTurnTest.kt.jinja",
     f"{_APP_TEST}/camera/UprightFramesTest.kt.jinja",
     f"{_APP_TEST}/inference/EngineHealthTest.kt.jinja",
@@ -109,20 +115,20 @@ COMMON_TEMPLATES: tuple[str, ...] = (
 TASK_TEMPLATES: dict[Task, tuple[str, ...]] = {
     Task.CLASSIFICATION: (
         f"{_PROCESSING_MAIN}/Classification.kt.jinja",
-        f"{_PROCESSING_TEST}/ClassificationGolden.kt.jinja",
+        f"{_PROCESSING_FIXTURES}/ClassificationGolden.kt.jinja",
         f"{_PROCESSING_TEST}/ClassificationBenchmark.kt.jinja",
         f"{_APP_MAIN}/task/ClassificationTask.kt.jinja",
     ),
     Task.DETECTION: (
         f"{_PROCESSING_MAIN}/Detection.kt.jinja",  # the op's outputs, and the choice of decoder
         f"{_PROCESSING_MAIN}/RawDetection.kt.jinja",  # raw SSD outputs: decode + NMS (benchmarked in every detection project)
-        f"{_PROCESSING_TEST}/DetectionGolden.kt.jinja",
+        f"{_PROCESSING_FIXTURES}/DetectionGolden.kt.jinja",
         f"{_PROCESSING_TEST}/DetectionBenchmark.kt.jinja",
         f"{_APP_MAIN}/task/DetectionTask.kt.jinja",
     ),
     Task.SEGMENTATION: (
         f"{_PROCESSING_MAIN}/Segmentation.kt.jinja",
-        f"{_PROCESSING_TEST}/SegmentationGolden.kt.jinja",
+        f"{_PROCESSING_FIXTURES}/SegmentationGolden.kt.jinja",
         f"{_PROCESSING_TEST}/SegmentationBenchmark.kt.jinja",
         f"{_APP_MAIN}/task/SegmentationTask.kt.jinja",
     ),
@@ -140,6 +146,13 @@ MODEL_DIR = "app/src/main/ml"
 
 # Folders owned whole by tflgen: replaced as a whole when an existing project is re-rendered.
 OWNED_DIRS: tuple[str, ...] = (GOLDEN_DIR,)
+
+# Templates earlier tflgen versions rendered and this one doesn't: an update deletes their files, or the old copies
+# would redeclare what moved (the golden-case code went from processing's tests to its test fixtures).
+RETIRED_TEMPLATES: tuple[str, ...] = tuple(
+    f"{_PROCESSING_TEST}/{name}.kt.jinja"
+    for name in ("GoldenCase", "Json", "ClassificationGolden", "DetectionGolden", "SegmentationGolden")
+)
 
 # Defaults the app starts with (its settings screen changes them).
 DEFAULT_SCORE_THRESHOLD = {Task.CLASSIFICATION: 0.0, Task.DETECTION: 0.5, Task.SEGMENTATION: 0.5}
@@ -337,7 +350,8 @@ def render_project(
             raise ValueError(f"extra file {path} would replace a rendered template")
         files[path] = content
     check_output_dir(out, force)
-    write_tree(out, files)
+    retired = tuple(path for path in (output_path(t, options.package) for t in RETIRED_TEMPLATES) if path not in files)
+    write_tree(out, files, retired)
     return RenderResult(out, tuple(sorted(files)))
 
 
@@ -353,8 +367,9 @@ def check_output_dir(out: Path, force: bool, option: str = "--out") -> None:
         raise OutputError(f"{option} {out}: folder {parent} is not writable", "choose a folder you can write to")
 
 
-def write_tree(out: Path, files: Mapping[str, bytes]) -> None:
-    """Write `files` into a temporary folder beside `out`, then move them into place."""
+def write_tree(out: Path, files: Mapping[str, bytes], retired: Sequence[str] = ()) -> None:
+    """Write `files` into a temporary folder beside `out`, then move them into place; in an existing
+    project, delete the `retired` paths (files an earlier tflgen generated there)."""
     out = out.resolve()
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -376,6 +391,9 @@ def write_tree(out: Path, files: Mapping[str, bytes]) -> None:
             if (out / path).is_dir():
                 _remove(out / path)
             os.replace(staging / path, out / path)
+        for path in retired:
+            if (out / path).is_file():
+                (out / path).unlink()
     finally:
         if staging.exists():
             shutil.rmtree(staging)

@@ -43,11 +43,20 @@ class InferenceEngine private constructor(
     fun run(frame: Frame, settings: InferenceSettings): Inference {
         val start = System.nanoTime()
         val placement = preprocessor.process(frame.argb, frame.width, frame.height)
-        preprocessor.buffer.rewind()
-        for (output in outputs) output.rewind() // the interpreter writes from each buffer's position
-        interpreter.runForMultipleInputsOutputs(arrayOf<Any>(preprocessor.buffer), outputsByIndex)
-        val result = task.interpret(outputs, placement, settings)
+        val result = task.interpret(invoke(preprocessor.buffer), placement, settings)
         return Inference(result, frame.width, frame.height, (System.nanoTime() - start) / 1e6f)
+    }
+
+    /**
+     * Runs the model on an [input] tensor as it is (native byte order) and returns its raw outputs by output
+     * index: the buffers this engine reuses, valid until the next run. The instrumented golden test feeds
+     * tflgen's reference input through here, the interpreter path every frame takes.
+     */
+    fun invoke(input: ByteBuffer): List<ByteBuffer> {
+        input.rewind()
+        for (output in outputs) output.rewind() // the interpreter writes from each buffer's position
+        interpreter.runForMultipleInputsOutputs(arrayOf<Any>(input), outputsByIndex)
+        return outputs
     }
 
     override fun close() {

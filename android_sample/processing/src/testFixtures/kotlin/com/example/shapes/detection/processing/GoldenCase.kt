@@ -1,28 +1,30 @@
 package com.example.shapes.detection.processing
 
-import java.io.ByteArrayInputStream
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
-import javax.imageio.ImageIO
 
-/** Pixels as the app gets them from a Bitmap: ARGB, row after row. */
-class ArgbImage(val width: Int, val height: Int, val pixels: IntArray)
+/** Where the golden files are read: the test classpath on the JVM, the test APK's assets on a device. */
+fun interface GoldenFiles {
+    /** The bytes of [path] (such as `golden/cases.txt`), or null when there is no such file. */
+    fun read(path: String): ByteArray?
+
+    companion object {
+        /** processing/src/test/resources, on the JVM test classpath. */
+        val CLASSPATH = GoldenFiles { path -> GoldenCase::class.java.classLoader.getResourceAsStream(path)?.use { it.readBytes() } }
+    }
+}
+
+/** Which of tensors.json's tolerances applies to outputs computed on a device. */
+enum class GoldenBackend(val key: String) { CPU("cpu"), GPU("gpu") }
 
 /**
  * One golden case, written by tflgen into the test resources `golden/<name>/`: the source image,
  * the input tensor the Python reference computed, the raw outputs LiteRT gave for it, and the
- * reference's final results.
+ * reference's final results. Shared by the JVM tests and the app's instrumented test.
  */
-class GoldenCase(val name: String) {
+class GoldenCase(val name: String, private val files: GoldenFiles = GoldenFiles.CLASSPATH) {
     val tensors: Json by lazy { Json.parse(text("tensors.json")) }
     val expected: Json by lazy { Json.parse(text("expected.json")) }
-
-    /** javax.imageio decodes the PNG on the JVM; on a device the same pixels come from a Bitmap. */
-    fun image(): ArgbImage {
-        val image = ImageIO.read(ByteArrayInputStream(bytes("image.png"))) ?: error("$name: image.png is not a readable PNG")
-        val pixels = image.getRGB(0, 0, image.width, image.height, null, 0, image.width)
-        return ArgbImage(image.width, image.height, pixels)
-    }
 
     /** The expected input tensor, in native byte order like the preprocessor's buffer. */
     fun input(): ByteBuffer = tensor(tensors["input"])
@@ -34,7 +36,18 @@ class GoldenCase(val name: String) {
         return entries.map(::tensor)
     }
 
-    fun bytes(file: String): ByteArray = resource("$ROOT/$name/$file") ?: error("$name: $file is missing")
+    /**
+     * How far each output computed on [backend] may be from the golden one, per element, in real units (tflgen
+     * derives them from the kernels' measured spread and, for a GPU, float16 arithmetic), or null when the goldens
+     * give none for [backend] (a GPU running an integer model: see the README).
+     */
+    fun tolerances(backend: GoldenBackend): Tolerances? {
+        val entries = tensors["outputs"].items.map { it["tolerance"] }
+        if (entries.any { !it.has(backend.key) }) return null
+        return Tolerances(FloatArray(entries.size) { entries[it][backend.key].float() })
+    }
+
+    fun bytes(file: String): ByteArray = files.read("$ROOT/$name/$file") ?: error("$name: $file is missing")
 
     private fun text(file: String) = bytes(file).toString(Charsets.UTF_8)
 
@@ -57,10 +70,7 @@ class GoldenCase(val name: String) {
         const val ROOT = "golden"
 
         /** The cases listed in golden/cases.txt (none when it is missing). */
-        fun all(): List<GoldenCase> =
-            resource("$ROOT/cases.txt")?.toString(Charsets.UTF_8)?.lines()?.filter { it.isNotBlank() }?.map(::GoldenCase).orEmpty()
-
-        private fun resource(path: String): ByteArray? =
-            GoldenCase::class.java.classLoader.getResourceAsStream(path)?.use { it.readBytes() }
+        fun all(files: GoldenFiles = GoldenFiles.CLASSPATH): List<GoldenCase> =
+            files.read("$ROOT/cases.txt")?.toString(Charsets.UTF_8)?.lines()?.filter { it.isNotBlank() }?.map { GoldenCase(it, files) }.orEmpty()
     }
 }
