@@ -105,7 +105,7 @@ def toolchain():
 # Under pytest-xdist (scripts/test.sh: --dist loadscope) whole modules go to the workers in collection
 # order: the longest go first, so that none of them starts last and runs alone.
 LONGEST_FIRST = ("test_examples.py", "test_convert.py", "test_example_keep_accuracy.py", "test_kotlin.py", "test_example_apps.py", "test_verify.py",
-                 "test_app.py", "test_device_tolerance.py")
+                 "test_app.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

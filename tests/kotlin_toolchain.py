@@ -33,11 +33,12 @@ class Toolchain:
         command = [str(self.kotlinc), "-Werror", "-jvm-target", "17", "-cp", classpath, "-d", str(out), *map(str, sources)]
         return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_java_env())
 
-    def run_junit(self, classes: Path, resources: Path | Sequence[Path], test_class: str, timeout: float = 300) -> JUnitRun:
-        """Run `test_class` with `resources` (folders: test resources, and main ones such as a raw SSD's anchors) on the classpath."""
+    def run_junit(self, classes: Path, resources: Path | Sequence[Path], *test_classes: str, timeout: float = 300) -> JUnitRun:
+        """Run `test_classes` (in one JVM) with `resources` (folders: test resources, and main ones such as a raw
+        SSD's anchors) on the classpath."""
         folders = (resources,) if isinstance(resources, Path) else tuple(resources)
         classpath = os.pathsep.join(str(p) for p in (classes, *folders, self.stdlib, *self.junit))
-        command = ["java", "-cp", classpath, "org.junit.runner.JUnitCore", test_class]
+        command = ["java", "-cp", classpath, "org.junit.runner.JUnitCore", *test_classes]
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=_java_env())
         return JUnitRun.parse(done.returncode, done.stdout + done.stderr)
 

@@ -15,6 +15,8 @@ from tflgen.examples import EXAMPLES, get_example
 
 REPO = Path(__file__).resolve().parent.parent
 RECIPES = ("float32", "float16", "dynamic", "int8")
+TOLERANCE_IMAGES = 6
+REFERENCE_KERNEL_IMAGES = 2  # LiteRT's reference kernels are naive loops: seconds per image
 TARGETS = {"classification": ("accuracy", 0.95), "detection": ("mAP@0.5", 0.8), "segmentation": ("mIoU", 0.8)}
 
 
@@ -36,14 +38,19 @@ def test_examples_ship_whole_small_and_good_enough(name):
 def test_every_recipe_converts_and_stays_within_the_examples_budget(name, tmp_path):
     """Every recipe with the settings `tflgen convert --example NAME` uses (int8: uint8 IO, the example's
     calibration images), verified on its 100 held-out images within the example's own budget. Through
-    the library, on one loaded source whose answers are computed once (`Session`)."""
+    the library, on one loaded source whose answers are computed once (`Session`). Then the golden cases'
+    device tolerances are held against the float16 and the reference-kernel runs of these conversions."""
     from tflgen.console import Reporter
     from tflgen.examples.defaults import CALIBRATION_COUNT, generated_images
     from tflgen.pipeline import ConvertOptions, Session, VerifyOptions, convert_model, verify_model
     from tflgen.recipes import IoType, Recipe
     from tflgen.sources import GraphFlags
-    from tflgen.spec import SpecOptions, Task
+    from tflgen.geometry import preprocess
+    from tflgen.images import load_image
+    from tflgen.spec import SpecOptions, Task, build_spec
     from tflgen.ssd import SsdOptions
+    from tflgen.tflite_info import read_model
+    from tolerance_checks import float16_problems, reference_kernel_problems
 
     example, reporter = get_example(name), Reporter()
     session = Session(example.source_path, GraphFlags(), reporter)
@@ -61,6 +68,12 @@ def test_every_recipe_converts_and_stays_within_the_examples_budget(name, tmp_pa
         assert v.drop <= example.max_drop[recipe], f"{name} {recipe}: drop {v.drop:.4f} > {example.max_drop[recipe]}"
         sizes[recipe] = v.size_bytes
     assert sizes["int8"] < sizes["float16"] < sizes["float32"]
+    # The device tolerances of the golden cases (tolerance_checks.py), on these very conversions.
+    float32, float16 = (tmp_path / "float32.tflite").read_bytes(), (tmp_path / "float16.tflite").read_bytes()
+    model_spec = build_spec(read_model(float32, "float32.tflite"), spec)
+    tensors = [preprocess(load_image(path, 3), model_spec.input)[0] for path in sorted(_held_out(name).glob("*.png"))[:TOLERANCE_IMAGES]]
+    assert float16_problems(model_spec, float32, float16, tensors) == []
+    assert reference_kernel_problems(model_spec, float32, tensors[:REFERENCE_KERNEL_IMAGES]) == []
 
 
 def _readme_quality() -> dict[str, dict[str, float]]:

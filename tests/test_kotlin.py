@@ -228,29 +228,21 @@ def _main_resources(project: Path) -> Path:
     return project / "processing" / "src" / "main" / "resources"
 
 
-def _golden_test(built: Built, name: str, resources: Path | None = None, main_resources: Path | None = None):
+def _golden_test(built: Built, name: str, resources: Path | None = None, main_resources: Path | None = None, tests: tuple[str, ...] = ()):
     project = built.projects[name]
     folders = (resources or _resources(project), main_resources or _main_resources(project))
-    return built.toolchain.run_junit(built.classes, folders, f"{CASES[name].package}.processing.GoldenTest")
+    return built.toolchain.run_junit(built.classes, folders, *(tests or (f"{CASES[name].package}.processing.GoldenTest",)))
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_golden_cases_pass_on_the_jvm(built, name):
-    run = _golden_test(built, name)
+    """GoldenTest, and in the same JVM the rules of the app's instrumented test (processing's DeviceToleranceTest):
+    the golden outputs pass, outputs moved within their tolerances pass (results included), an output beyond its
+    tolerance fails naming the case, backend and output, and reversed outputs fail."""
+    package = CASES[name].package
+    run = _golden_test(built, name, tests=(f"{package}.processing.GoldenTest", f"{package}.processing.DeviceToleranceTest"))
     assert run.code == 0 and run.failures == 0, run.output
-    assert run.run == GOLDEN_IMAGES * TESTS_PER_CASE, run.output
-
-
-@pytest.mark.parametrize("name", list(CASES))
-def test_device_rules_hold_on_the_jvm(built, name):
-    """The rules of the app's instrumented test, proven on the JVM (processing's DeviceToleranceTest): the golden
-    outputs pass, outputs moved within their tolerances pass (results included), an output beyond its tolerance
-    fails naming the case, backend and output, and reversed outputs fail the results check."""
-    project = built.projects[name]
-    folders = (_resources(project), _main_resources(project))
-    run = built.toolchain.run_junit(built.classes, folders, f"{CASES[name].package}.processing.DeviceToleranceTest")
-    assert run.code == 0 and run.failures == 0, run.output
-    assert run.run == GOLDEN_IMAGES * DEVICE_TESTS_PER_CASE, run.output
+    assert run.run == GOLDEN_IMAGES * (TESTS_PER_CASE + DEVICE_TESTS_PER_CASE), run.output
 
 
 def test_cases_have_real_content(built):

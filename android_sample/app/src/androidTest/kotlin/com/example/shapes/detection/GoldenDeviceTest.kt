@@ -56,15 +56,15 @@ class GoldenDeviceTest {
     private fun check(backend: Backend, tolerance: GoldenBackend) {
         val cases = GoldenCase.all(files)
         assertTrue("no golden case in the test APK's assets (golden/cases.txt): this test would check nothing", cases.isNotEmpty())
+        val tolerances = cases.map { it.tolerances(tolerance) }
+        assumeTrue("no $backend tolerance in tensors.json (an integer model: the GPU computes it in float)", tolerances.all { it != null })
         val model = loadModel(instrumentation.targetContext.assets)
         InferenceEngine.open(model, InferenceSettings(backend = backend), modelTask()).use { engine ->
             assumeTrue("${engine.notice}", engine.backend == backend) // no usable GPU here: the engine fell back to the CPU
-            for (case in cases) {
-                val tolerances = case.tolerances(tolerance)
-                assumeTrue("$case: no $backend tolerance in tensors.json (an integer model: the GPU computes it in float)", tolerances != null)
+            for ((case, within) in cases.zip(tolerances.requireNoNulls())) {
                 val outputs = engine.invoke(case.input())
-                outputMismatch(case, backend.name, outputs, tolerances!!)?.let { fail(it) }
-                checkResults(case, placement(case), outputs, tolerances, backend.name)
+                outputMismatch(case, backend.name, outputs, within)?.let { fail(it) }
+                checkResults(case, placement(case), outputs, within, backend.name)
             }
         }
     }
