@@ -145,6 +145,16 @@ def test_every_xml_file_is_well_formed(projects, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_app_calls_no_buffer_method_android_9_lacks(projects, name):
+    """The app compiles against compileSdk 36, where ByteBuffer.rewind() etc. return ByteBuffer (added in API 29):
+    on its minSdk 26 they would throw NoSuchMethodError. It calls processing's rewindAsBuffer/clearAsBuffer instead
+    (the processing module's bytecode is checked in test_kotlin)."""
+    root, _ = projects[name]
+    calls = re.compile(r"\.(rewind|flip|clear|mark)\(\)|\.(position|limit)\(\w")
+    assert [f"{p.name}: {m[0]}" for p in _files(root / "app", ".kt") for m in calls.finditer(_code(p))] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_processing_imports_nothing_from_android(projects, name):
     root, _ = projects[name]
     kotlin = _files(root / "processing", ".kt")

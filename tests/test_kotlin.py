@@ -245,6 +245,23 @@ def test_golden_cases_pass_on_the_jvm(built, name):
     assert run.run == GOLDEN_IMAGES * (TESTS_PER_CASE + DEVICE_TESTS_PER_CASE), run.output
 
 
+# A call that binds to a Java 9 covariant override of java.nio.Buffer's methods (ByteBuffer.rewind() returning
+# ByteBuffer, ...), which Android lacks before API 29: NoSuchMethodError on the app's oldest devices (minSdk 26).
+COVARIANT_BUFFER_CALL = re.compile(r"Method java/nio/\w+Buffer\.(?:rewind|flip|clear|mark|reset|position|limit):\(I?\)Ljava/nio/\w+Buffer;")
+
+
+def test_processing_calls_no_buffer_method_android_9_lacks(built):
+    """kotlinc compiles against JDK 17, so `byteBuffer.rewind()` would bind to ByteBuffer.rewind():ByteBuffer; every
+    such call goes through Buffer (rewindAsBuffer): the bytecode of every project's processing and fixtures shows it."""
+    import subprocess
+
+    classes = sorted(str(p) for p in built.classes.rglob("*.class"))
+    assert len(classes) > 100
+    listing = subprocess.run(["javap", "-c", "-p", *classes], capture_output=True, text=True, check=True).stdout
+    assert "Method java/nio/Buffer.rewind:()Ljava/nio/Buffer;" in listing  # the scan sees calls at all
+    assert sorted(set(COVARIANT_BUFFER_CALL.findall(listing))) == [], sorted(set(m[0] for m in COVARIANT_BUFFER_CALL.finditer(listing)))
+
+
 def test_cases_have_real_content(built):
     """The golden cases are not vacuous: detections exist, masks have several classes, inputs vary."""
     for name, project in built.projects.items():

@@ -4,6 +4,7 @@ import android.os.Build
 import com.example.shapes.detection.processing.ModelSpec
 import com.example.shapes.detection.processing.Preprocessor
 import com.example.shapes.detection.processing.newBuffer
+import com.example.shapes.detection.processing.rewindAsBuffer
 import com.example.shapes.detection.task.ModelTask
 import com.example.shapes.detection.task.TaskResult
 import org.tensorflow.lite.Delegate
@@ -53,8 +54,8 @@ class InferenceEngine private constructor(
      * tflgen's reference input through here, the interpreter path every frame takes.
      */
     fun invoke(input: ByteBuffer): List<ByteBuffer> {
-        input.rewind()
-        for (output in outputs) output.rewind() // the interpreter writes from each buffer's position
+        input.rewindAsBuffer()
+        for (output in outputs) output.rewindAsBuffer() // the interpreter writes from each buffer's position
         interpreter.runForMultipleInputsOutputs(arrayOf<Any>(input), outputsByIndex)
         return outputs
     }

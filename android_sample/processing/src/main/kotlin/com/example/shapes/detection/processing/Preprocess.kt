@@ -86,7 +86,7 @@ class Preprocessor(val input: InputSpec) {
                 for (c in 0 until channels) pixels[i + c] = (pixels[i + c] - normalization.mean[c]) / normalization.std[c]
             }
         }
-        buffer.clear()
+        buffer.clearAsBuffer()
         if (input.type == TensorType.FLOAT32) {
             buffer.asFloatBuffer().put(pixels)
             return
@@ -98,7 +98,8 @@ class Preprocessor(val input: InputSpec) {
             val quantization = checkNotNull(input.quantization) { "an integer input with a normalization needs its quantization" }
             for (i in 0 until input.size) bytes[i] = quantization.quantize(pixels[i], type).toByte()
         }
-        buffer.put(bytes).rewind()
+        buffer.put(bytes)
+        buffer.rewindAsBuffer()
     }
 
     /** Source positions for each output position along one axis: half-pixel centres, clamped. */

@@ -1,5 +1,6 @@
 package com.example.shapes.detection.processing
 
+import java.nio.Buffer
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
 import kotlin.math.abs
@@ -27,7 +28,20 @@ internal fun clampTo(type: TensorType, value: Float): Int = when (type) {
 }
 
 /** [buffer] as the interpreter filled it, read from its start in native byte order without moving it. */
-internal fun nativeView(buffer: ByteBuffer): ByteBuffer = buffer.duplicate().order(ByteOrder.nativeOrder()).apply { rewind() }
+internal fun nativeView(buffer: ByteBuffer): ByteBuffer = buffer.duplicate().order(ByteOrder.nativeOrder()).apply { rewindAsBuffer() }
+
+/**
+ * Buffer.rewind() and Buffer.clear(), called as Buffer's own methods. Compiled against JDK 9 or later, a call on a
+ * ByteBuffer binds to ByteBuffer's covariant override, which Android lacks before Android 10 (API 29): the app,
+ * whose minSdk is 26, would crash there with NoSuchMethodError.
+ */
+fun Buffer.rewindAsBuffer() {
+    rewind()
+}
+
+fun Buffer.clearAsBuffer() {
+    clear()
+}
 
 /** A direct buffer in native order, the kind the interpreter reads and writes without copying. */
 fun OutputSpec.newBuffer(): ByteBuffer = ByteBuffer.allocateDirect(size * type.bytes).order(ByteOrder.nativeOrder())

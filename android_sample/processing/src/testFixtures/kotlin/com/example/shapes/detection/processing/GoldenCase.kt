@@ -61,7 +61,8 @@ class GoldenCase(val name: String, private val files: GoldenFiles = GoldenFiles.
             4 -> target.asIntBuffer().put(source.asIntBuffer())
             8 -> target.asLongBuffer().put(source.asLongBuffer())
         }
-        return target.rewind()
+        target.rewindAsBuffer()
+        return target
     }
 
     override fun toString() = name
