@@ -250,7 +250,8 @@ def golden_case(
     tensor, where = preprocess(rgb, spec.input)
     outputs = run_model(model, tensor)
     others = _other_kernels(model, tensor)
-    integer_model = read_model(model, "the model").integer_activations
+    info = read_model(model, "the model")
+    integer_model = info.integer_activations
     files = {"image.png": png(rgb), "input.bin": little_endian(tensor)}
     described = []
     for output in sorted(spec.outputs, key=lambda o: o.index):
@@ -274,6 +275,9 @@ def golden_case(
     elif spec.task is Task.DETECTION:
         expected["max_results"] = settings.max_results
         expected["score_threshold"] = settings.score_threshold
+        # NMS's IoU limit (the op's, or the one the app decodes a raw SSD with): on a device, two overlapping
+        # boxes whose scores nearly tie may come out the other way round (the instrumented test forgives that).
+        expected["nms_iou_threshold"] = spec.ssd.iou_threshold if spec.ssd else float(info.detection.get("nms_iou_threshold", 0.0))
         expected["results"] = [
             {"class": d.class_index, "label": d.label, "score": d.score, "box": list(d.box)}
             for d in detect(spec, outputs, where, settings.score_threshold, settings.max_results, anchors)

@@ -36,8 +36,9 @@ class DeviceToleranceTest(private val case: GoldenCase, private val backend: Gol
     @Test
     fun outputsWithinTheirTolerancesPass() {
         val tolerances = tolerancesOrSkip()
-        // NMS in Kotlin keeps one of two overlapping boxes whose scores nearly tie; moved scores may keep the other.
-        assumeTrue("a raw SSD's NMS may swap near-tied boxes: not covered by the tolerances", ModelSpec.ssd == null)
+        // Moving a raw SSD's class scores can flip an anchor's best class where two classes nearly tie; the results
+        // check can't see the scores behind a detection's class, so it doesn't forgive that.
+        assumeTrue("a raw SSD's anchors may change class on near-tied class scores: not covered", ModelSpec.ssd == null)
         val random = Random(case.name.hashCode() * 31 + backend.ordinal)
         val moved = ModelSpec.outputs.sortedBy { it.index }.map { output ->
             copy(case.outputs()[output.index]).also { if (output.role !in FIXED) move(output, it, tolerances[output], random) }
