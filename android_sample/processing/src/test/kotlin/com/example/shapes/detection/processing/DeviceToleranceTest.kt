@@ -71,6 +71,33 @@ class DeviceToleranceTest(private val case: GoldenCase, private val backend: Gol
         assertTrue("$case on $backend: reversed outputs passed the device check", caught)
     }
 
+    @Test
+    fun nmsKeepingTheOtherOfTwoNearTiedBoxesIsForgiven() {
+        val tolerances = tolerancesOrSkip()
+        assumeTrue("the detection op's outputs only", ModelSpec.task == Task.DETECTION && ModelSpec.ssd == null)
+        val expected = case.expected["results"].items
+        val threshold = case.expected["score_threshold"].float()
+        val first = expected.firstOrNull()?.get("score")?.float()
+        assumeTrue("$case: no detection clear of the cuts", first != null && first > threshold + 0.1f && first > expected.last()["score"].float() + 0.1f)
+        val boxes = ModelSpec.outputs.withRole(Role.BOXES)
+        val outputs = case.outputs().map(::copy)
+        val box = outputs[boxes.index] // row 0, the first detection: ymin, xmin, ymax, xmax in 0..1 of the input
+        val (xmin, xmax) = box.getFloat(4) to box.getFloat(12)
+        val toward = if (xmin > 1f - xmax) -1f else 1f
+        // Another box of the same object, which NMS could have kept instead: the same box moved sideways by a fraction
+        // f of its width overlaps it with IoU (1 - f) / (1 + f); half the largest f that stays above NMS's limit.
+        val iou = case.expected["nms_iou_threshold"].float()
+        val near = toward * 0.5f * (1 - iou) / (1 + iou) * (xmax - xmin)
+        box.putFloat(4, xmin + near)
+        box.putFloat(12, xmax + near)
+        checkResults(case, placement, outputs, tolerances, "${backend.name} (NMS kept a neighbour)")
+        // Moved by two widths it is another detection: not forgiven.
+        box.putFloat(4, xmin + toward * 2 * (xmax - xmin))
+        box.putFloat(12, xmax + toward * 2 * (xmax - xmin))
+        val failure = runCatching { checkResults(case, placement, outputs, tolerances, backend.name) }.exceptionOrNull()
+        assertTrue("$case on $backend: a box two widths away passed as the same detection", failure is AssertionError)
+    }
+
     private fun tolerancesOrSkip(): Tolerances {
         assumeTrue("$case: no $backend tolerance (an integer model on a GPU)", tolerances != null)
         return tolerances!!
