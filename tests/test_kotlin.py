@@ -243,6 +243,17 @@ def test_golden_cases_pass_on_the_jvm(built, name):
     run = _golden_test(built, name, tests=(f"{package}.processing.GoldenTest", f"{package}.processing.DeviceToleranceTest"))
     assert run.code == 0 and run.failures == 0, run.output
     assert run.run == GOLDEN_IMAGES * (TESTS_PER_CASE + DEVICE_TESTS_PER_CASE), run.output
+    # What the rules really checked (JUnit counts a test an assumption stopped as passed): every CPU rule that
+    # applies to this kind of output, and the GPU's exactly for a float model.
+    skipped = {line[: line.index("]") + 1] for line in run.skipped}  # "method[case backend]"
+    case = CASES[name]
+    assert not any(test.startswith(("goldenOutputsPass", "reversedOutputsFail")) and "CPU]" in test for test in skipped), run.skipped
+    assert all(any(test.startswith(f"{method}[") and test.endswith("GPU]") for test in skipped) == case.int8
+               for method in ("goldenOutputsPass", "reversedOutputsFail")), run.skipped
+    if case.task != "detection":
+        assert not any(test.startswith("outputsWithinTheirTolerancesPass") and "CPU]" in test for test in skipped), run.skipped
+    if case.task == "detection" and case.ssd is None and not case.int8:
+        assert sum(test.startswith("nmsKeeping") and test.endswith("CPU]") for test in skipped) < GOLDEN_IMAGES, run.skipped
 
 
 # A call that binds to a Java 9 covariant override of java.nio.Buffer's methods (ByteBuffer.rewind() returning
