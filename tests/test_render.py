@@ -170,3 +170,15 @@ def test_extra_files_may_not_shadow_templates(tmp_path):
     with pytest.raises(ValueError, match="settings.gradle.kts"):
         render_project(_spec(), tmp_path / "p", OPTIONS, {"settings.gradle.kts": b""})
     assert not (tmp_path / "p").exists()
+
+
+def test_the_device_tests_decided_roles_are_the_goldens():
+    """The outputs the device test compares as results (OutputCheck.kt) are those golden.py gives no element tolerance to check."""
+    import re
+
+    from tflgen.golden import DECIDED_ROLES
+    from tflgen.render import templates_root
+
+    check = (templates_root() / "processing/src/testFixtures/kotlin/__package__/processing/OutputCheck.kt.jinja").read_text()
+    roles = re.search(r"val DECIDED_ROLES = setOf\(([^)]*)\)", check)[1]
+    assert {name.strip().removeprefix("Role.").lower() for name in roles.split(",")} == {role.value for role in DECIDED_ROLES}

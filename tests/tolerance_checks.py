@@ -46,10 +46,8 @@ def reference_kernel_problems(spec, model: bytes, tensors: Sequence[np.ndarray])
     tolerance of its default kernels, for the outputs a device test compares element by element."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from tflgen.golden import device_tolerance, run_model
-    from tflgen.spec import Role
+    from tflgen.golden import DECIDED_ROLES, device_tolerance, run_model
 
-    decided = {Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT, Role.LABEL_MAP}
     problems = []
     for tensor in tensors:
         want = run_model(model, tensor)
@@ -58,7 +56,7 @@ def reference_kernel_problems(spec, model: bytes, tensors: Sequence[np.ndarray])
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], tensor)
         interpreter.invoke()
         got = [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
-        for output in (o for o in spec.outputs if o.role not in decided):
+        for output in (o for o in spec.outputs if o.role not in DECIDED_ROLES):
             tolerance = device_tolerance(output, want[output.index], None, integer_model=False)
             difference = float(np.abs(got[output.index].astype(np.float64) - want[output.index]).max())
             if difference > tolerance.cpu:

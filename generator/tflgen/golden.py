@@ -165,6 +165,12 @@ FP16_UNIT_ROUNDOFF = 2.0**-11
 FP16_GROWTH = 32
 
 
+# Outputs that are already decisions (the detection op's detections sorted by score, an in-model argmax): a near-tie
+# reorders or flips them, so the device test compares them as results, not element by element (DECIDED_ROLES in
+# the generated OutputCheck.kt).
+DECIDED_ROLES = frozenset({Role.BOXES, Role.CLASSES, Role.SCORES, Role.COUNT, Role.LABEL_MAP})
+
+
 @dataclass(frozen=True)
 class DeviceTolerance:
     """How far an output computed on a device may be from the golden one, per element, in the
