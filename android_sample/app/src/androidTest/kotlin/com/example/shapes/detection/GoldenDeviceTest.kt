@@ -9,8 +9,6 @@ import com.example.shapes.detection.inference.loadModel
 import com.example.shapes.detection.processing.GoldenBackend
 import com.example.shapes.detection.processing.GoldenCase
 import com.example.shapes.detection.processing.GoldenFiles
-import com.example.shapes.detection.processing.ModelSpec
-import com.example.shapes.detection.processing.Placement
 import com.example.shapes.detection.processing.checkResults
 import com.example.shapes.detection.processing.outputMismatch
 import com.example.shapes.detection.task.modelTask
@@ -64,14 +62,8 @@ class GoldenDeviceTest {
             for ((case, within) in cases.zip(tolerances.requireNoNulls())) {
                 val outputs = engine.invoke(case.input())
                 outputMismatch(case, backend.name, outputs, within)?.let { fail(it) }
-                checkResults(case, placement(case), outputs, within, backend.name)
+                checkResults(case, case.placement(), outputs, within, backend.name)
             }
         }
-    }
-
-    private fun placement(case: GoldenCase): Placement {
-        val image = case.expected["image"]
-        val input = ModelSpec.input
-        return Placement.of(input.resize, image["width"].int(), image["height"].int(), input.width, input.height)
     }
 }

@@ -21,10 +21,7 @@ import kotlin.random.Random
 @RunWith(Parameterized::class)
 class DeviceToleranceTest(private val case: GoldenCase, private val backend: GoldenBackend) {
     private val tolerances by lazy { case.tolerances(backend) }
-    private val placement by lazy {
-        val image = case.expected["image"]
-        Placement.of(ModelSpec.input.resize, image["width"].int(), image["height"].int(), ModelSpec.input.width, ModelSpec.input.height)
-    }
+    private val placement by lazy { case.placement() }
 
     @Test
     fun goldenOutputsPass() {

@@ -24,7 +24,7 @@ fun checkResults(
     case: GoldenCase, placement: Placement, outputs: List<ByteBuffer> = case.outputs(), tolerances: Tolerances = Tolerances.EXACT,
     backend: String? = null,
 ) {
-    val where = if (backend == null) "$case" else "$case on $backend"
+    val where = case.on(backend)
     val expected = case.expected["results"].items
     val threshold = case.expected["score_threshold"].float()
     val maxResults = case.expected["max_results"].int()

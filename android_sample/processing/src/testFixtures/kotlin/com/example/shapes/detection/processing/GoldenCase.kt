@@ -47,6 +47,16 @@ class GoldenCase(val name: String, private val files: GoldenFiles = GoldenFiles.
         return Tolerances(FloatArray(entries.size) { entries[it][backend.key].float() })
     }
 
+    /** Where the model saw the image: its size recorded in expected.json, fitted by ModelSpec's resize mode. */
+    fun placement(): Placement {
+        val image = expected["image"]
+        val input = ModelSpec.input
+        return Placement.of(input.resize, image["width"].int(), image["height"].int(), input.width, input.height)
+    }
+
+    /** The case as failure messages name it: with the backend whose outputs are checked, if any. */
+    fun on(backend: String?): String = if (backend == null) name else "$name on $backend"
+
     fun bytes(file: String): ByteArray = files.read("$ROOT/$name/$file") ?: error("$name: $file is missing")
 
     private fun text(file: String) = bytes(file).toString(Charsets.UTF_8)
