@@ -150,6 +150,8 @@ def test_wrong_calibration_normalization_is_called_a_bug(classifier, images, cal
 
 
 def test_keep_accuracy_reaches_the_budget_plain_int8_misses(outlier, images, calibration, tmp_path):
+    """A weight int8 can't hold: fitted ranges and int16 activations don't help, so the search ends
+    with every activation in int16 and the one bad layer in float."""
     tflite = tmp_path / "kept.tflite"
     budget = 0.05
     result = run_cli("convert", outlier, "-o", tflite, "-q", "int8", "--io-type", "uint8", "--calibration", calibration, *NORM,
@@ -157,34 +159,39 @@ def test_keep_accuracy_reaches_the_budget_plain_int8_misses(outlier, images, cal
     assert result.code == 0, result.err
     kept = _report(tmp_path / "report")["keep_accuracy"]
     assert kept["plain_int8"]["drop"] > budget, "the constructed case must defeat plain int8"
-    assert kept["reached"] and kept["chosen"]["drop"] <= budget
+    assert kept["reached"] and kept["chosen"]["drop"] <= budget and kept["lever"] == "float"
     assert kept["float_layers"] and "outlier" in kept["float_layers"][0]["tensor"]
-    assert len(kept["float_layers"]) < kept["ranked_layers"]
-    assert any(t["float_layers"] == len(kept["float_layers"]) and t["drop"] <= budget for t in kept["trials"])
-    assert all(t["drop"] > budget for t in kept["trials"] if t["float_layers"] < len(kept["float_layers"]))
+    assert len(kept["float_layers"]) < kept["ranked_layers"] and len(kept["int16_activations"]) == kept["ranked_activations"]
+    levers = [t["lever"] for t in kept["trials"]]
+    assert levers[0] == "fitted ranges" and "int16" in levers and levers[-1] == "float", "int16 activations are tried before float"
+    assert any(t["lever"] == "float" and t["count"] == len(kept["float_layers"]) and t["drop"] <= budget for t in kept["trials"])
+    assert all(t["drop"] > budget for t in kept["trials"] if t["lever"] != "float" or t["count"] < len(kept["float_layers"]))
+    assert all(t["size_bytes"] > 0 and t["latency_ms"] > 0 and t["total_macs"] > 0 for t in kept["trials"])
+    assert all(t["integer_mac_share"] == 1 and t["int8_mac_share"] < 1 for t in kept["trials"] if t["lever"] == "int16")
     assert 0 < kept["integer_mac_share"] < 1 and kept["size_ratio_vs_plain_int8"] > 1
     assert kept["chosen"]["sqnr_db"] > kept["plain_int8"]["sqnr_db"]
-    assert "kept in float" in result.out and kept["float_layers"][0]["op"] in result.out
+    assert "met by" in result.out and kept["float_layers"][0]["op"] in result.out
 
-    # The written model is the one verified: uint8 IO, the kept layer in float, and tflgen verify agrees.
+    # The written model is the one verified: uint8 IO, the kept layer in float, int16 activations, and tflgen verify agrees.
     inspect = json.loads(run_cli("inspect", tflite, "--json").out)
-    assert inspect["inputs"][0]["dtype"] == "uint8" and dict(inspect["float_ops"]).get("CONV_2D") == len(kept["float_layers"])
+    assert inspect["inputs"][0]["dtype"] == "uint8" and inspect["outputs"][0]["dtype"] == "uint8"
+    assert dict(inspect["float_ops"]).get("CONV_2D") == len(kept["float_layers"])
     verify = run_cli("verify", outlier, tflite, "--images", images, *NORM, "--threads", 1, "--max-drop", budget)
     assert verify.code == 0, verify.out
 
 
-def test_integer_mac_share_counts_conv_and_dense(outlier, tmp_path):
-    from tflgen.keep_accuracy import integer_mac_share
+def test_mac_shares_count_conv_and_dense_by_activation_type(outlier, tmp_path):
+    from tflgen.keep_accuracy import mac_shares
 
     tflite = tmp_path / "float.tflite"
     assert run_cli("convert", outlier, "-o", tflite).code == 0
-    integer, total = integer_mac_share(tflite.read_bytes())
+    shares = mac_shares(tflite.read_bytes())
     # 3x3x3 -> 8 conv and 1x1 8 -> 16 conv on 32x32, dense 16 -> 6
-    assert (integer, total) == (0, 32 * 32 * (8 * 27 + 16 * 8) + 16 * 6)
+    assert (shares.integer, shares.int8, shares.total) == (0, 0, 32 * 32 * (8 * 27 + 16 * 8) + 16 * 6)
 
 
-def test_fewest_float_layers_search():
-    from tflgen.keep_accuracy import fewest_float_layers
+def test_fewest_search():
+    from tflgen.keep_accuracy import fewest
 
     calls = []
 
@@ -192,10 +199,14 @@ def test_fewest_float_layers_search():
         calls.append(k)
         return k >= 5
 
-    assert fewest_float_layers(40, fits) == 5
+    assert fewest(40, fits) == 5
     assert calls[0] == 0 and len(calls) <= 9 and len(set(calls)) == len(calls)
-    assert fewest_float_layers(3, lambda _: False) is None
-    assert fewest_float_layers(3, lambda _: True) == 0  # fitted ranges alone
+    calls.clear()
+    assert fewest(40, fits, start=1) == 5 and calls[0] == 1 and 0 not in calls
+    assert fewest(3, lambda _: False) is None
+    assert fewest(3, lambda _: False, start=1) is None
+    assert fewest(3, lambda _: True) == 0  # fitted ranges alone
+    assert fewest(6, lambda k: k >= 6, start=1) == 6  # the last step is clipped to the count
 
 
 def test_accuracy_target_parses_a_drop_or_decibels():

@@ -1,7 +1,8 @@
-"""`--quantize int8 --keep-accuracy X`: int8 that keeps accuracy, with as little float as possible.
+"""`--quantize int8 --keep-accuracy X`: int8 that keeps accuracy, with as little left int8 as needed.
 
 X is the accepted verified drop (1 - agreement, like --max-drop) or an output SQNR floor ("30dB").
-Plain int8 (TensorFlow's converter, min/max calibration) is tried first; if it misses X:
+Plain int8 (TensorFlow's converter, min/max calibration) is tried first; if it misses X, three
+levers, each verified like `tflgen verify`, in this order:
 
 1. Activation ranges are fitted. The converter quantizes each activation over the full min..max it
    saw in calibration, so a few outliers stretch the step for every other value. Here each range
@@ -9,26 +10,29 @@ Plain int8 (TensorFlow's converter, min/max calibration) is tried first; if it m
    values (what PyTorch's histogram observer aims at); ranges that decide the outputs (model
    outputs, and what feeds SOFTMAX, LOGISTIC or a custom op such as the SSD post-process, through
    reshapes and concatenations) keep their min..max, because there the rare large values are the
-   answers.
-2. If that still misses X, layers are ranked by TensorFlow's quantization debugger, which runs
-   each quantized op beside its float twin on the same (quantized) input; a layer's error is its
-   noise-to-signal ratio there, mean((float - dequantized)^2) / mean(float^2), worst first, the
-   layers with weights (and the ops making the outputs) ahead of the rest. (The debugger's own
-   rmse/scale misses a layer whose range is blown up by outliers.) On 1000 images never used
-   for anything (3000 pooled), that example's plain int8 has 29.8 dB and --keep-accuracy 30dB's
-   model 30.7 dB.
-3. The model is quantized again from the fitted ranges with the top k layers denylisted
-   (`denylisted_nodes`: they stay float between DEQUANTIZE and QUANTIZE ops) and verified like
-   `tflgen verify`. k = 0 (fitted ranges only), 1, 2, 4, ... until X is met, then a binary search
-   for the smallest such k (the error is only roughly monotone in k; the search assumes it).
-A layer kept in float still reads and writes int8 activations when its neighbours are integer, so
-it removes its own weight and arithmetic error, not the activations' rounding: on a network whose
-error is spread thin, float layers buy little and fitted ranges buy more.
+   answers. TensorFlow's quantizer makes this model (`mlir_quantize`).
+2. int16 activations ("w8a16": int8 weights, LiteRT's 16x8 kernels) for the k worst activations,
+   made by Google's AI Edge Quantizer (`tflgen.mixed_precision`) from the same fitted ranges.
+   Activations are ranked by TensorFlow's quantization debugger, which runs each quantized op
+   beside its float twin on the same (quantized) input: an activation's error is its
+   noise-to-signal ratio there, mean((float - dequantized)^2) / mean(float^2). An int16 activation
+   helps only if the ops reading it compute in int16 too (an int8 reader rounds it back to int8),
+   so the op making it and every op reading it get int16 activations. k = 1, 2, 4, ... up to every
+   activation, then a binary search for the smallest k that meets X. Every multiply-accumulate
+   stays integer; the 16x8 kernels run outside XNNPACK (slower: the report gives each trial's latency).
+3. If every activation in int16 still misses X, the worst layers with weights (by the same
+   debugger) also compute in float, between int16 activations: j = 1, 2, 4, ... then bisected.
+A layer kept in float between int8 neighbours (what this module did before int16) removes only its
+own weight and arithmetic error, not the rounding of the int8 activations around it; on a network
+whose error is spread thin (mini-Xception, MobileNetV2) that bought little, and the AI Edge
+Quantizer's float layers between int8 ones measured worse than plain int8. So float comes last,
+and only between int16 activations.
 """
 
 from __future__ import annotations
 
 import csv
+import enum
 import io
 import warnings
 from collections.abc import Callable
@@ -104,11 +108,27 @@ class LayerError:
     noise_to_signal: float  # mean over the debug samples
 
 
+class Lever(str, enum.Enum):
+    """What a --keep-accuracy trial changed, in the order the search pulls them."""
+
+    RANGES = "fitted ranges"  # int8 with fitted activation ranges
+    INT16 = "int16"  # + the k worst activations (and their ops) in int16
+    FLOAT = "float"  # every activation in int16 + the j worst layers with weights in float
+
+
 @dataclass(frozen=True)
 class Trial:
-    float_layers: int
+    lever: Lever
+    count: int  # int16 activations (INT16) or float layers (FLOAT); 0 for RANGES
     drop: float
-    sqnr_db: float | str | None = None  # as in the report: "inf" for identical outputs, None: not applicable
+    sqnr_db: float | str | None  # as in the report: "inf" for identical outputs, None: not applicable
+    size_bytes: int
+    macs: MacShares
+    latency_ms: float | None  # median at 1 thread
+
+    def to_json(self) -> dict:
+        return {"lever": self.lever.value, "count": self.count, "drop": self.drop, "sqnr_db": self.sqnr_db, "size_bytes": self.size_bytes,
+                **self.macs.to_json(), "latency_ms": self.latency_ms}
 
 
 class LayerRanking:
@@ -152,22 +172,91 @@ class LayerRanking:
         table.seek(0)
         rows = [LayerError(row["op_name"], row["tensor_name"], _number(row["noise_to_signal"])) for row in csv.DictReader(table)]
         # Layers that multiply by weights first: their weight and accumulator error is what float
-        # removes. An ADD or MEAN kept float between int8 neighbours re-rounds its output all the
-        # same (its whole error), so it only helps once its neighbours are float too: those come
-        # last. An op that makes a model output counts with the first (with float IO, its output
-        # then isn't rounded at all).
+        # removes (float is the last lever, between int16 activations, where only that error is left).
+        # An op that makes a model output counts with them (with float IO, its output then isn't rounded).
         outputs = _output_names(calibrated)
-        self.layers = tuple(sorted(rows, key=lambda layer: (layer.op not in MAC_OPS and layer.tensor not in outputs, -layer.noise_to_signal)))
+        self.layers = tuple(sorted((r for r in rows if r.op in MAC_OPS or r.tensor in outputs), key=lambda layer: -layer.noise_to_signal))
+        # Activations for int16: every quantized op's output, worst first.
+        self.activations = tuple(sorted(rows, key=lambda layer: -layer.noise_to_signal))
+        self._mixed: tuple[bytes, dict] | None = None
 
-    def quantize(self, float_layers: int) -> bytes:
-        """The int8 model from the fitted ranges with the `float_layers` worst layers kept in float."""
+    def quantize_fitted(self) -> bytes:
+        """The int8 model from the fitted ranges (TensorFlow's quantizer, as plain int8)."""
         from tensorflow.lite.python.convert import mlir_quantize
 
         tf = import_tensorflow(self.reporter)
         input_type, output_type = io_dtypes(self.source, self.request, tf)
         with self.reporter.quiet_native():
-            return mlir_quantize(self.calibrated_model, input_data_type=input_type, output_data_type=output_type,
-                                 denylisted_nodes=[layer.tensor for layer in self.layers[:float_layers]])
+            return mlir_quantize(self.calibrated_model, input_data_type=input_type, output_data_type=output_type)
+
+    def int16_ops(self, count: int) -> set[str]:
+        """Output names of the ops that compute in int16 when the `count` worst activations are int16:
+        each activation's producer and its readers, where LiteRT has 16x8 kernels."""
+        from tflgen.mixed_precision import supports_int16
+
+        graph = _op_graph(self.calibrated_model)
+        chosen: set[str] = set()
+        for layer in self.activations[:count]:
+            for op in graph.producers_and_readers(layer.tensor):
+                if not op.custom and supports_int16(op.name):
+                    chosen.add(op.scope)
+        return chosen
+
+    def quantize_mixed(self, int16: int, floats: int = 0) -> bytes:
+        """int8 from the fitted ranges with the `int16` worst activations in int16 and the `floats`
+        worst layers with weights in float (the AI Edge Quantizer)."""
+        from tflgen.mixed_precision import Precision, quantize, split_statistics
+
+        tf = import_tensorflow(self.reporter)
+        if self._mixed is None:
+            self._mixed = split_statistics(self.calibrated_model)
+        precision = {scope: Precision.INT16 for scope in self.int16_ops(int16)}
+        graph = _op_graph(self.calibrated_model)
+        for layer in self.layers[:floats]:
+            precision[graph.scope_of(layer.tensor)] = Precision.FLOAT
+        input_type, output_type = io_dtypes(self.source, self.request, tf)
+        try:
+            with self.reporter.quiet_native():
+                return quantize(*self._mixed, precision, input_type.as_numpy_dtype, output_type.as_numpy_dtype)
+        except (ValueError, RuntimeError, KeyError) as exc:
+            raise ConversionError(
+                f"the AI Edge Quantizer failed on this model: {str(exc).strip().splitlines()[0][:300]}",
+                "drop --keep-accuracy (plain int8 works without it), or rerun with --debug and report the model",
+            ) from exc
+
+
+@dataclass(frozen=True)
+class GraphOp:
+    name: str
+    custom: bool
+    scope: str  # the op's output names, ';'-joined: what a quantizer recipe's regex matches
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpGraph:
+    ops: tuple[GraphOp, ...]
+
+    def producers_and_readers(self, tensor: str) -> list[GraphOp]:
+        return [op for op in self.ops if tensor in op.outputs or tensor in op.inputs]
+
+    def scope_of(self, tensor: str) -> str:
+        return next(op.scope for op in self.ops if tensor in op.outputs)
+
+
+def _op_graph(content: bytes) -> OpGraph:
+    from ai_edge_litert import schema_py_generated as schema
+
+    from tflgen.delegates import read_ops
+
+    graph = schema.ModelT.InitFromPackedBuf(content, 0).subgraphs[0]
+    names = [t.name.decode() if isinstance(t.name, bytes) else t.name for t in graph.tensors]
+    ops, tensors = read_ops(content)
+    return OpGraph(tuple(
+        GraphOp(op.name, op.custom, ";".join(names[i] for i in op.outputs),
+                tuple(names[i] for i in op.inputs if i >= 0 and not tensors[i].constant), tuple(names[i] for i in op.outputs))
+        for op in ops))
 
 
 def _output_names(content: bytes) -> set[str]:
@@ -277,9 +366,9 @@ def _number(text: str) -> float:
     return 0.0 if np.isnan(value) else value
 
 
-def fewest_float_layers(count: int, fits: Callable[[int], bool]) -> int | None:
-    """The smallest k in 0..count for which fits(k), assuming fits is (close to) monotone; None
-    when even k = count misses. Tries 0, 1, 2, 4, ... then bisects; calls fits once per k."""
+def fewest(count: int, fits: Callable[[int], bool], start: int = 0) -> int | None:
+    """The smallest k in start..count for which fits(k), assuming fits is (close to) monotone; None
+    when even k = count misses. Tries start, then 1, 2, 4, ... then bisects; calls fits once per k."""
     seen: dict[int, bool] = {}
 
     def check(k: int) -> bool:
@@ -287,15 +376,16 @@ def fewest_float_layers(count: int, fits: Callable[[int], bool]) -> int | None:
             seen[k] = fits(k)
         return seen[k]
 
-    if check(0):
-        return 0
-    if count == 0:
+    if check(start):
+        return start
+    if count <= start:
         return None
-    low, high = 0, 1
-    while not check(high):
-        if high == count:
+    low, high = start, max(start * 2, 1)
+    while not check(min(high, count)):
+        if high >= count:
             return None
-        low, high = high, min(2 * high, count)
+        low, high = high, 2 * high
+    high = min(high, count)
     while high - low > 1:
         middle = (low + high) // 2
         if check(middle):
@@ -307,38 +397,66 @@ def fewest_float_layers(count: int, fits: Callable[[int], bool]) -> int | None:
 
 # ---------------------------------------------------------------- how much still runs in integer
 
-def integer_mac_share(content: bytes) -> tuple[int, int]:
-    """(multiply-accumulates in ops with integer inputs, all multiply-accumulates) per inference,
-    as tflgen.delegates.macs counts them (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL)."""
+@dataclass(frozen=True)
+class MacShares:
+    """Multiply-accumulates per inference, as tflgen.delegates.macs counts them (CONV_2D,
+    DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV, BATCH_MATMUL), by the activation type of their op."""
+
+    integer: int  # int8 or int16 activations
+    int8: int
+    total: int
+
+    @property
+    def integer_share(self) -> float | None:
+        return self.integer / self.total if self.total else None
+
+    @property
+    def int8_share(self) -> float | None:
+        return self.int8 / self.total if self.total else None
+
+    def to_json(self) -> dict:
+        return {"integer_macs": self.integer, "int8_macs": self.int8, "total_macs": self.total,
+                "integer_mac_share": self.integer_share, "int8_mac_share": self.int8_share}
+
+
+def mac_shares(content: bytes) -> MacShares:
     from tflgen.delegates import activation_input, macs, read_ops
     from tflgen.tflite_info import INTEGER_DTYPES
 
     ops, tensors = read_ops(content)
-    integer = total = 0
+    integer = int8 = total = 0
     for op in ops:
         count = macs(op, tensors)
         total += count
         if count and tensors[activation_input(op)].dtype in INTEGER_DTYPES:
             integer += count
-    return integer, total
+            int8 += count if tensors[activation_input(op)].dtype in ("int8", "uint8") else 0
+    return MacShares(integer, int8, total)
 
 
 @dataclass(frozen=True)
-class KeptFloat:
-    """What --keep-accuracy did: fitted ranges, which layers stay float, and what that costs against plain int8."""
+class KeptAccuracy:
+    """What --keep-accuracy did: which lever met the target (fitted ranges, int16 activations,
+    float layers), every trial, and what the chosen model costs against plain int8."""
 
     target: AccuracyTarget
     plain: Verification  # plain int8 (tflgen convert --quantize int8), with latency
-    chosen: Verification | None  # None: even every ranked layer in float misses the target
+    chosen: Verification | None  # None: every lever ran out
+    lever: Lever | None = None  # what met the target; None: plain int8 did, or nothing did
+    int16_activations: tuple[LayerError, ...] = ()
     float_layers: tuple[LayerError, ...] = ()
-    ranked_layers: int = 0
-    trials: tuple[Trial, ...] = ()  # k = 0 is the fitted ranges with no layer in float
-    integer_macs: tuple[int, int] = (0, 0)  # (in ops with integer inputs, all)
+    ranked: tuple[int, int] = (0, 0)  # (activations, layers with weights) the debugger ranked
+    trials: tuple[Trial, ...] = ()
+    macs: MacShares = MacShares(0, 0, 0)
     fitted_ranges: tuple[int, int] | None = None  # (ranges shrunk, ranges considered); None: plain int8 met the target
 
     @property
-    def integer_mac_share(self) -> float | None:
-        return self.integer_macs[0] / self.integer_macs[1] if self.integer_macs[1] else None
+    def exhausted(self) -> str | None:
+        """Which lever ran out, when none met the target."""
+        if self.chosen is not None:
+            return None
+        return (f"every activation in int16 and all {self.ranked[1]} ranked layers with weights in float" if self.ranked[1]
+                else "every activation in int16 (no layer with weights to keep in float)")
 
     def to_json(self) -> dict:
         def figures(v: Verification) -> dict:
@@ -346,12 +464,16 @@ class KeptFloat:
                     "sqnr_db": v.quantization.to_json()["sqnr_db"] if v.quantization else None,
                     "latency_ms": {str(run.threads): run.median_ms for run in v.latency}}
 
+        def layers(found: tuple[LayerError, ...]) -> list[dict]:
+            return [{"op": layer.op, "tensor": layer.tensor, "noise_to_signal": layer.noise_to_signal} for layer in found]
+
         data = {
             "target": self.target.to_json(), "plain_int8": figures(self.plain), "reached": self.chosen is not None,
+            "lever": self.lever.value if self.lever else None, "exhausted": self.exhausted,
             "fitted_ranges": {"shrunk": self.fitted_ranges[0], "considered": self.fitted_ranges[1]} if self.fitted_ranges else None,
-            "float_layers": [{"op": layer.op, "tensor": layer.tensor, "noise_to_signal": layer.noise_to_signal} for layer in self.float_layers],
-            "ranked_layers": self.ranked_layers, "trials": [{"float_layers": t.float_layers, "drop": t.drop, "sqnr_db": t.sqnr_db} for t in self.trials],
-            "integer_macs": self.integer_macs[0], "total_macs": self.integer_macs[1], "integer_mac_share": self.integer_mac_share,
+            "int16_activations": layers(self.int16_activations), "float_layers": layers(self.float_layers),
+            "ranked_activations": self.ranked[0], "ranked_layers": self.ranked[1], "trials": [t.to_json() for t in self.trials],
+            **self.macs.to_json(),
         }
         if self.chosen is not None:
             data["chosen"] = figures(self.chosen)

@@ -143,7 +143,7 @@ def quantization_rows(check: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
-    """--keep-accuracy (tflgen.keep_accuracy.KeptFloat.to_json) as summary rows."""
+    """--keep-accuracy (tflgen.keep_accuracy.KeptAccuracy.to_json) as summary rows."""
     target = kept["target"]
     wanted = f"output SQNR >= {target['min_sqnr_db']:g} dB" if target["min_sqnr_db"] is not None else f"drop <= {target['max_drop']:g}"
     plain = kept["plain_int8"]
@@ -154,26 +154,36 @@ def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("fitted ranges", f"{fitted['shrunk']} of {fitted['considered']} activation ranges shrunk to the least squared "
                      "quantization error on the calibration images (the ranges that decide the outputs keep min/max)"))
     if not kept["reached"]:
-        rows.append(("result", f"missed even with all {kept['ranked_layers']} ranked layers in float"))
+        rows.append(("result", f"missed: the levers ran out (fitted ranges, {kept['exhausted']})"))
     elif fitted is None:
         rows.append(("result", "plain int8 meets the target: no change"))
     else:
         chosen = kept["chosen"]
-        if kept["float_layers"]:
-            rows.append(("kept in float", f"{len(kept['float_layers'])} of {kept['ranked_layers']} layers, worst first by noise-to-signal ratio "
-                         "(TensorFlow's quantization debugger)"))
-            rows += [(f"  {layer['op']}", f"{layer['tensor']} (noise/signal {layer['noise_to_signal']:.3g})") for layer in kept["float_layers"]]
+        if kept["lever"] == "fitted ranges":
+            rows.append(("met by", "the fitted ranges alone: every activation int8"))
+        elif kept["lever"] == "int16":
+            rows.append(("met by", f"{len(kept['int16_activations'])} of {kept['ranked_activations']} activations in int16 (with the ops making "
+                         "and reading them), worst first by noise-to-signal ratio (TensorFlow's quantization debugger)"))
+            rows += [(f"  {layer['op']}", f"{layer['tensor']} (noise/signal {layer['noise_to_signal']:.3g})") for layer in kept["int16_activations"][:8]]
+            if len(kept["int16_activations"]) > 8:
+                rows.append(("  ...", f"and {len(kept['int16_activations']) - 8} more"))
         else:
-            rows.append(("kept in float", "no layer: the fitted ranges meet the target"))
+            rows.append(("met by", f"every activation in int16 and {len(kept['float_layers'])} of {kept['ranked_layers']} layers with weights "
+                         "in float, worst first by noise-to-signal ratio"))
+            rows += [(f"  {layer['op']}", f"{layer['tensor']} (noise/signal {layer['noise_to_signal']:.3g})") for layer in kept["float_layers"]]
         rows.append(("result", f"drop {chosen['drop']:.4f}, output SQNR {format_db(chosen['sqnr_db'])}"))
         rows.append(("size cost", f"{chosen['size_bytes']:,} bytes, {kept['size_ratio_vs_plain_int8']:.3f}x plain int8"))
         latency = ", ".join(f"{ratio:.2f}x at {threads} thread(s)" for threads, ratio in kept["latency_ratio_vs_plain_int8"].items())
         if latency:
-            rows.append(("latency cost", f"{latency} (median against plain int8's)"))
-    if kept["trials"]:
-        rows.append(("search", ", ".join(f"{t['float_layers']} float: drop {t['drop']:.4f}, {format_db(t['sqnr_db'])}" for t in kept["trials"])))
+            rows.append(("latency cost", f"{latency} (median against plain int8's; 16x8 kernels run outside XNNPACK)"))
+    for t in kept["trials"]:
+        what = {"fitted ranges": "fitted ranges", "int16": f"{t['count']} int16 activation(s)", "float": f"all int16, {t['count']} float layer(s)"}[t["lever"]]
+        share = f", {t['integer_mac_share']:.1%} integer / {t['int8_mac_share']:.1%} int8 MACs" if t["integer_mac_share"] is not None else ""
+        latency = f", {t['latency_ms']:.2f} ms" if t["latency_ms"] is not None else ""
+        rows.append(("trial", f"{what}: drop {t['drop']:.4f}, {format_db(t['sqnr_db'])}, {t['size_bytes']:,} bytes{share}{latency}"))
     if kept["integer_mac_share"] is not None:
-        rows.append(("integer MACs", f"{kept['integer_mac_share']:.1%} of {kept['total_macs']:,} multiply-accumulates run in integer"))
+        rows.append(("integer MACs", f"{kept['integer_mac_share']:.1%} of {kept['total_macs']:,} multiply-accumulates run in integer "
+                     f"({kept['int8_mac_share']:.1%} in int8)"))
         if kept["reached"] and kept["integer_mac_share"] < 0.5:
             rows.append(("note", "most multiply-accumulates now run in float: this is a float model in an int8 file; "
                          "compare --quantize float16 (or --quantize auto)"))
@@ -200,7 +210,7 @@ def markdown(data: dict[str, Any]) -> str:
         if data.get("choice"):
             lines += ["", f"Choice: {data['choice']}"]
     if data.get("keep_accuracy"):
-        lines += ["", "## Layers kept in float (--keep-accuracy)", "", "| | |", "|---|---|"]
+        lines += ["", "## Accuracy kept (--keep-accuracy)", "", "| | |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in keep_accuracy_rows(data["keep_accuracy"])]
     lines += ["", "## Pictures (left: source model, right: .tflite)", ""]
     lines += [f"![{p['image']}]({p['file']})" for p in data.get("pictures", [])]

@@ -56,9 +56,9 @@ def print_candidates(result: ConvertResult, reporter: Reporter) -> None:
         reporter.out.print(f"Choice: {result.choice}")
 
 
-def print_kept_float(result: ConvertResult, reporter: Reporter) -> None:
-    """--keep-accuracy: the layers kept in float and what they cost against plain int8."""
-    kept = result.kept_float
+def print_kept_accuracy(result: ConvertResult, reporter: Reporter) -> None:
+    """--keep-accuracy: the lever that met it, the search, and what it costs against plain int8."""
+    kept = result.kept_accuracy
     table = Table(title=f"--keep-accuracy {kept.target}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -70,11 +70,12 @@ def print_kept_float(result: ConvertResult, reporter: Reporter) -> None:
 def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
     if result.candidates:
         print_candidates(result, reporter)
-    if result.kept_float is not None:
-        print_kept_float(result, reporter)
+    if result.kept_accuracy is not None:
+        print_kept_accuracy(result, reporter)
     if result.conversion is None:
-        if result.kept_float is not None:
-            reporter.out.print(f"Even fitted ranges with every ranked layer in float miss --keep-accuracy {result.kept_float.target}; nothing was written. "
+        if result.kept_accuracy is not None:
+            kept = result.kept_accuracy
+            reporter.out.print(f"Even fitted ranges with {kept.exhausted} miss --keep-accuracy {kept.target}; nothing was written. "
                                "int8 can't hold this accuracy here: try --quantize float16, or --quantize auto to compare the recipes.")
         else:
             reporter.out.print(f"No recipe is within --max-drop {result.options.max_drop}; nothing was written.")

@@ -17,7 +17,7 @@ from tflgen.spec import Preprocessing
 
 if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
     from tflgen.convert import Conversion, ConversionRequest
-    from tflgen.keep_accuracy import AccuracyTarget, KeptFloat
+    from tflgen.keep_accuracy import AccuracyTarget, KeptAccuracy
     from tflgen.pipeline.session import Session
     from tflgen.recipe_choice import Candidate
     from tflgen.sources import SourceModel
@@ -58,7 +58,7 @@ class ConvertResult:
     calibration_origin: str | None
     candidates: tuple[Candidate, ...] = ()  # --quantize auto: every recipe tried, with its verification
     choice: str | None = None  # --quantize auto: why the chosen recipe won
-    kept_float: KeptFloat | None = None  # --keep-accuracy: the layers kept in float and what they cost
+    kept_accuracy: KeptAccuracy | None = None  # --keep-accuracy: the lever that met it, every trial, what it costs
 
 
 def resolve_request(options: ConvertOptions, reporter: Reporter) -> ConversionRequest:
@@ -149,15 +149,15 @@ def convert_model(options: ConvertOptions, reporter: Reporter, session: Session 
         normalization = preprocessing.normalization(channels, source.input.dtype, "the input")
 
     conversion = convert(source, request, calibration, reporter, learned)
-    kept_float = None
+    kept_accuracy = None
     if options.keep_accuracy is not None:
         from tflgen.pipeline.keep_accuracy import keep_accuracy
 
-        conversion, kept_float = keep_accuracy(options, session, source, request, calibration, conversion)
+        conversion, kept_accuracy = keep_accuracy(options, session, source, request, calibration, conversion)
     if conversion is not None:
         write_file_atomic(options.output, conversion.content)
     origin = calibration.origin if calibration else LearnedRanges.ORIGIN if learned else None
-    return ConvertResult(options, source, request, conversion, normalization, origin, kept_float=kept_float)
+    return ConvertResult(options, source, request, conversion, normalization, origin, kept_accuracy=kept_accuracy)
 
 
 def int8_refusal(source: SourceModel) -> OptionError | None:

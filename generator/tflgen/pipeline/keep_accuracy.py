@@ -14,7 +14,7 @@ from tflgen.spec import SpecOptions
 if TYPE_CHECKING:
     from tflgen.calibration import CalibrationSet
     from tflgen.convert import Conversion, ConversionRequest
-    from tflgen.keep_accuracy import KeptFloat
+    from tflgen.keep_accuracy import KeptAccuracy
     from tflgen.pipeline.convert import ConvertOptions
     from tflgen.pipeline.session import Session
     from tflgen.sources import SourceModel
@@ -44,13 +44,14 @@ def check_keep_accuracy(options: ConvertOptions, recipe: Recipe, integer_only: b
 def keep_accuracy(
     options: ConvertOptions, session: Session, source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None,
     plain: Conversion,
-) -> tuple[Conversion | None, KeptFloat]:
-    """Plain int8 if it meets --keep-accuracy; else fitted activation ranges plus the fewest worst
-    layers (by TensorFlow's quantization debugger) in float that meet it; None if none do. Every
-    trial is verified against the session's source, whose answers are computed once."""
+) -> tuple[Conversion | None, KeptAccuracy]:
+    """Plain int8 if it meets --keep-accuracy; else the first lever that meets it (tflgen.keep_accuracy:
+    fitted ranges, then the fewest int16 activations, then the fewest float layers between int16
+    activations); None if none does. Every trial is verified against the session's source, whose
+    answers are computed once, with its size, integer share and latency."""
     from tflgen.accuracy import format_db
     from tflgen.convert import Conversion, check_result
-    from tflgen.keep_accuracy import KeptFloat, LayerRanking, Trial, fewest_float_layers, integer_mac_share
+    from tflgen.keep_accuracy import KeptAccuracy, LayerRanking, Lever, Trial, fewest, mac_shares
     from tflgen.tflite_info import read_model
 
     reporter = session.reporter
@@ -68,30 +69,43 @@ def keep_accuracy(
     baseline = verified(plain.content, latency=True)
     if target.met_by(baseline):
         reporter.info(f"plain int8 ({described(baseline)}) meets --keep-accuracy {target}: no change needed")
-        kept = KeptFloat(target, baseline, baseline, integer_macs=integer_mac_share(plain.content))
+        kept = KeptAccuracy(target, baseline, baseline, macs=mac_shares(plain.content))
         if options.report is not None:
             verified(plain.content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
         return plain, kept
     reporter.info(f"plain int8 ({described(baseline)}) misses --keep-accuracy {target}: fitting activation ranges, "
-                  "then ranking layers with TensorFlow's quantization debugger")
+                  "then ranking activations and layers with TensorFlow's quantization debugger")
     ranking = LayerRanking(source, request, calibration, reporter)
-    trials: dict[int, Trial] = {}
+    trials: list[Trial] = []
+    models: dict[tuple[Lever, int], tuple[bytes, Verification]] = {}
 
-    def fits(k: int) -> bool:
-        v = verified(ranking.quantize(k))
-        trials[k] = Trial(k, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None)
-        reporter.info(f"  {'fitted ranges' if k == 0 else f'+ {k} layer(s) in float'}: {described(v)}")
+    def tried(lever: Lever, count: int, content: bytes) -> bool:
+        v = verified(content, latency=True)
+        models[lever, count] = content, v
+        macs = mac_shares(content)
+        trials.append(Trial(lever, count, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None, v.size_bytes, macs,
+                            v.latency[0].median_ms if v.latency else None))
+        what = {Lever.RANGES: "fitted ranges", Lever.INT16: f"+ {count} activation(s) in int16",
+                Lever.FLOAT: f"+ every activation in int16, {count} layer(s) in float"}[lever]
+        reporter.info(f"  {what}: {described(v)}, {macs.integer_share:.1%} of MACs integer" if macs.total else f"  {what}: {described(v)}")
         return target.met_by(v)
 
-    count = fewest_float_layers(len(ranking.layers), fits)
     fitted = (ranking.fitted_ranges, ranking.range_count)
+    ranked = (len(ranking.activations), len(ranking.layers))
+    lever, count = Lever.RANGES, 0
+    if not tried(Lever.RANGES, 0, ranking.quantize_fitted()):
+        lever, count = Lever.INT16, fewest(len(ranking.activations), lambda k: tried(Lever.INT16, k, ranking.quantize_mixed(k)), start=1)
+        if count is None:
+            every = len(ranking.activations)
+            lever, count = Lever.FLOAT, fewest(len(ranking.layers), lambda j: tried(Lever.FLOAT, j, ranking.quantize_mixed(every, j)), start=1)
     if count is None:
-        return None, KeptFloat(target, baseline, None, ranked_layers=len(ranking.layers), trials=tuple(trials.values()), fitted_ranges=fitted)
-    content = ranking.quantize(count)
+        return None, KeptAccuracy(target, baseline, None, None, ranked=ranked, trials=tuple(trials), fitted_ranges=fitted)
+    content, chosen = models[lever, count]
     info = read_model(content, "converted model")
     conversion = Conversion(content, info, check_result(info, with_fields(request, allow_float_fallback=True), "--keep-accuracy"))
-    kept = KeptFloat(target, baseline, verified(content, latency=True), ranking.layers[:count], len(ranking.layers),
-                     tuple(trials.values()), integer_mac_share(content), fitted)
+    int16 = ranking.activations[:count] if lever is Lever.INT16 else ranking.activations if lever is Lever.FLOAT else ()
+    kept = KeptAccuracy(target, baseline, chosen, lever, tuple(int16), tuple(ranking.layers[:count]) if lever is Lever.FLOAT else (),
+                        ranked, tuple(trials), mac_shares(content), fitted)
     if options.report is not None:
         verified(content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
     return conversion, kept

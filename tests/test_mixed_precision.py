@@ -1,0 +1,102 @@
+"""tflgen.mixed_precision: the AI Edge Quantizer's per-op int8/int16/float models from tflgen's own
+ranges, with the IO types tflgen's requests ask for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.slow  # builds and calibrates a small Keras model
+
+
+@pytest.fixture(scope="module")
+def calibrated() -> bytes:
+    """TensorFlow's calibrated float model (activation min/max recorded) of a small residual CNN."""
+    import keras
+    import tensorflow as tf
+    from keras import layers
+
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((16, 16, 3), name="pixels")
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    y = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = layers.Add()([x, y])
+    x = layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, layers.Dense(5, activation="softmax")(x))
+    samples = np.random.default_rng(1).uniform(-1, 1, (16, 1, 16, 16, 3)).astype(np.float32)
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([s] for s in samples)
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True  # noqa: SLF001 (what tflgen.keep_accuracy.LayerRanking does)
+    return converter.convert()
+
+
+def _run(content: bytes, value: np.ndarray) -> tuple[np.ndarray, dict, dict]:
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_content=content)
+    interpreter.allocate_tensors()
+    i, o = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    interpreter.set_tensor(i["index"], value.astype(i["dtype"]))
+    interpreter.invoke()
+    return interpreter.get_tensor(o["index"]), i, o
+
+
+def _ops(content: bytes) -> list[str]:
+    from tflgen.delegates import read_ops
+
+    return [op.name for op in read_ops(content)[0]]
+
+
+def _plan(float_model: bytes, precision) -> dict:  # noqa: ANN001
+    from tflgen.keep_accuracy import _op_graph
+
+    return {op.scope: precision for op in _op_graph(float_model).ops}
+
+
+def test_io_types_are_the_requested_ones_and_uint8_is_int8_shifted(calibrated):
+    from tflgen.mixed_precision import Precision, quantize, split_statistics
+
+    float_model, ranges = split_statistics(calibrated)
+    assert ranges and all(r["min"].size == 1 for r in ranges.values())
+    for plan in ({}, _plan(float_model, Precision.INT16)):
+        models = {np.dtype(t).name: quantize(float_model, ranges, plan, t, t) for t in (np.float32, np.int8, np.uint8)}
+        pixels = np.random.default_rng(2).uniform(-1, 1, (1, 16, 16, 3)).astype(np.float32)
+        reference, i, o = _run(models["float32"], pixels)
+        assert (i["dtype"], o["dtype"]) == (np.float32, np.float32) and i["name"] == "serving_default_pixels:0"
+        _, i8, o8 = _run(models["int8"], np.zeros((1, 16, 16, 3)))
+        assert (i8["dtype"], o8["dtype"]) == (np.int8, np.int8) and i8["name"] == i["name"] and o8["name"] == o["name"]
+        scale, zero = i8["quantization"]
+        q8 = np.clip(np.round(pixels / scale) + zero, -128, 127)
+        out8, _, _ = _run(models["int8"], q8)
+        out_u8, iu, ou = _run(models["uint8"], q8 + 128)
+        assert (iu["dtype"], ou["dtype"]) == (np.uint8, np.uint8)
+        assert iu["quantization"] == (scale, zero + 128) and ou["quantization"][1] == o8["quantization"][1] + 128
+        # uint8 <-> int8 with one scale is an exact shift: the same model answers the same
+        assert np.array_equal(out_u8.astype(int) - 128, out8.astype(int))
+        dequantized = (out8.astype(np.float32) - o8["quantization"][1]) * o8["quantization"][0]
+        assert np.abs(dequantized - reference).max() <= 2 * o8["quantization"][0] + 1e-6
+    # Every op int16: LiteRT's 16x8 kernels, and int8 edges only where the IO asks for them
+    int16 = quantize(float_model, ranges, _plan(float_model, Precision.INT16), np.uint8, np.uint8)
+    assert _ops(int16).count("QUANTIZE") == 4  # uint8 -> int8 -> int16 in, int16 -> int8 -> uint8 out
+
+
+def test_float_layers_between_int16_activations(calibrated):
+    from tflgen.keep_accuracy import _op_graph
+    from tflgen.mixed_precision import Precision, quantize, split_statistics
+    from tflgen.tflite_info import read_model
+
+    float_model, ranges = split_statistics(calibrated)
+    plan = _plan(float_model, Precision.INT16)
+    dense = next(op.scope for op in _op_graph(float_model).ops if op.name == "FULLY_CONNECTED")
+    plan[dense] = Precision.FLOAT
+    info = read_model(quantize(float_model, ranges, plan, np.float32, np.float32), "mixed")
+    assert dict(info.float_ops) == {"FULLY_CONNECTED": 1}
+
+
+def test_int16_kernels_are_known_per_op():
+    from tflgen.mixed_precision import supports_int16
+
+    assert supports_int16("CONV_2D") and supports_int16("DEPTHWISE_CONV_2D") and supports_int16("FULLY_CONNECTED")
+    assert not supports_int16("NO_SUCH_OP")
