@@ -50,9 +50,9 @@ def _ops(content: bytes) -> list[str]:
 
 
 def _plan(float_model: bytes, precision) -> dict:  # noqa: ANN001
-    from tflgen.keep_accuracy import _op_graph
+    from tflgen.keep_accuracy import op_graph
 
-    return {op.scope: precision for op in _op_graph(float_model).ops}
+    return {op.scope: precision for op in op_graph(float_model).ops}
 
 
 def test_io_types_are_the_requested_ones_and_uint8_is_int8_shifted(calibrated):
@@ -83,13 +83,13 @@ def test_io_types_are_the_requested_ones_and_uint8_is_int8_shifted(calibrated):
 
 
 def test_float_layers_between_int16_activations(calibrated):
-    from tflgen.keep_accuracy import _op_graph
+    from tflgen.keep_accuracy import op_graph
     from tflgen.mixed_precision import Precision, quantize, split_statistics
     from tflgen.tflite_info import read_model
 
     float_model, ranges = split_statistics(calibrated)
     plan = _plan(float_model, Precision.INT16)
-    dense = next(op.scope for op in _op_graph(float_model).ops if op.name == "FULLY_CONNECTED")
+    dense = next(op.scope for op in op_graph(float_model).ops if op.name == "FULLY_CONNECTED")
     plan[dense] = Precision.FLOAT
     info = read_model(quantize(float_model, ranges, plan, np.float32, np.float32), "mixed")
     assert dict(info.float_ops) == {"FULLY_CONNECTED": 1}
@@ -100,3 +100,94 @@ def test_int16_kernels_are_known_per_op():
 
     assert supports_int16("CONV_2D") and supports_int16("DEPTHWISE_CONV_2D") and supports_int16("FULLY_CONNECTED")
     assert not supports_int16("NO_SUCH_OP")
+
+
+# ---------------------------------------------------------------- --quantizer-recipe
+
+INT8 = {"activation_tensor_config": {"num_bits": 8, "symmetric": False, "granularity": "TENSORWISE", "dtype": "INT"},
+        "weight_tensor_config": {"num_bits": 8, "symmetric": True, "granularity": "CHANNELWISE", "dtype": "INT"},
+        "compute_precision": "INTEGER", "explicit_dequantize": False}
+W8A16 = {**INT8, "activation_tensor_config": {"num_bits": 16, "symmetric": True, "granularity": "TENSORWISE", "dtype": "INT"}}
+
+
+def _entry(regex: str = ".*", operation: str = "*", config: dict = INT8, **extra) -> dict:
+    return {"regex": regex, "operation": operation, "algorithm_key": "min_max_uniform_quantize", "op_config": config, **extra}
+
+
+def _recipe(tmp_path, *entries, name: str = "recipe.json"):  # noqa: ANN001, ANN202
+    import json
+
+    path = tmp_path / name
+    path.write_text(json.dumps(list(entries)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def hard_swish_model(tmp_path_factory):  # noqa: ANN201
+    """A small classifier with a HARD_SWISH, an op LiteRT has no 16x8 kernel for."""
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((16, 16, 3))
+    x = layers.Conv2D(8, 3, padding="same", name="first")(inputs)
+    x = layers.Activation("hard_silu")(x)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="second")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    path = tmp_path_factory.mktemp("hard_swish") / "model.keras"
+    keras.Model(inputs, layers.Dense(4, activation="softmax")(x)).save(path)
+    return path
+
+
+def test_quantizer_recipe_gives_the_chosen_op_int16(hard_swish_model, calibration_images, tmp_path):
+    import json
+
+    from helpers import run_cli
+
+    recipe = _recipe(tmp_path, _entry(), _entry("second", "CONV_2D", W8A16))
+    model = tmp_path / "mixed.tflite"
+    result = run_cli("convert", hard_swish_model, "-o", model, "-q", "int8", "--io-type", "uint8", "--calibration", calibration_images,
+                     "--mean", "127.5", "--std", "127.5", "--quantizer-recipe", recipe)
+    assert result.code == 0, result.err
+    info = json.loads(run_cli("inspect", model, "--json").out)
+    assert info["int16_ops"] == {"CONV_2D": 1} and not info["float_ops"] and "HARD_SWISH" in info["ops"]
+    assert info["inputs"][0]["dtype"] == "uint8" and info["outputs"][0]["dtype"] == "uint8"
+    verify = run_cli("verify", hard_swish_model, model, "--images", calibration_images, "--mean", "127.5", "--std", "127.5", "--threads", 1)
+    assert verify.code == 0, verify.out + verify.err
+
+
+def test_quantizer_recipe_bad_input(hard_swish_model, calibration_images, tmp_path):
+    from helpers import run_cli
+    from test_cli_errors import assert_bad_input
+
+    out = tmp_path / "out.tflite"
+    base = ("convert", hard_swish_model, "-o", out, "-q", "int8", "--calibration", calibration_images, "--mean", "127.5", "--std", "127.5")
+
+    def bad(*entries, name: str = "recipe.json", text: str | None = None, extra: tuple = ()) -> None:
+        path = _recipe(tmp_path, *entries, name=name)
+        if text is not None:
+            path.write_text(text)
+        assert_bad_input(run_cli(*base, "--quantizer-recipe", path, *extra), "--quantizer-recipe", str(path), out=out)
+
+    assert_bad_input(run_cli(*base, "--quantizer-recipe", tmp_path / "missing.json"), "--quantizer-recipe", out=out)
+    bad(text="[{", name="broken.json")
+    bad(text='{"regex": ".*"}', name="object.json")
+    bad(_entry(regexp="x"), name="unknown-key.json")
+    bad(_entry(operation="CONV2D"), name="unknown-op.json")
+    bad({**_entry(), "algorithm_key": "magic"}, name="unknown-algorithm.json")
+    bad(_entry(config={**INT8, "activation_tensor_config": {**INT8["activation_tensor_config"], "bits": 16}}), name="unknown-option.json")
+    bad(_entry(regex="(unclosed"), name="bad-regex.json")
+    # The model is needed to know: int16 activations asked of HARD_SWISH, which has no 16x8 kernel
+    bad(_entry(), _entry(".*", "HARD_SWISH", W8A16), name="w8a16-hard-swish.json")
+    # against other options
+    bad(_entry(), name="float16.json", extra=("-q", "float16"))
+    good = _recipe(tmp_path, _entry(), name="good.json")
+    assert_bad_input(run_cli(*base, "--quantizer-recipe", good, "--images", calibration_images, "--keep-accuracy", "30dB"),
+                     "--quantizer-recipe", "--keep-accuracy", out=out)
+
+
+@pytest.fixture(scope="module")
+def calibration_images(tmp_path_factory):  # noqa: ANN201
+    import models
+
+    return models.write_images(tmp_path_factory.mktemp("calibration") / "images", 12, seed=6)

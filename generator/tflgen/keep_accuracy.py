@@ -140,12 +140,7 @@ class LayerRanking:
 
         tf = import_tensorflow(reporter)
         self.source, self.request, self.reporter = source, request, reporter
-        converter = make_converter(source, request, calibration, reporter)
-        converter.inference_input_type = converter.inference_output_type = tf.float32  # calibration feeds float
         samples = calibration.samples
-        converter.representative_dataset = lambda: ([sample] for sample in samples)
-        converter.experimental_mlir_quantizer = True
-        converter._experimental_calibrate_only = True  # noqa: SLF001 (as the quantization debugger does)
         debug_samples = _spread(samples, DEBUG_SAMPLES)
 
         def dataset():  # noqa: ANN202
@@ -153,8 +148,8 @@ class LayerRanking:
 
         debugging = tf.lite.experimental
         try:
+            calibrated = calibrated_model(source, request, calibration, reporter)
             with reporter.quiet_native():
-                calibrated = converter.convert()
                 self.calibrated_model, self.fitted_ranges, self.range_count = fit_activation_ranges(calibrated, _spread(samples, RANGE_SAMPLES))
                 # The instrumented model runs each quantized op beside its float twin.
                 layers = debugging.QuantizationDebugger(
@@ -194,7 +189,7 @@ class LayerRanking:
         each activation's producer and its readers, where LiteRT has 16x8 kernels."""
         from tflgen.mixed_precision import supports_int16
 
-        graph = _op_graph(self.calibrated_model)
+        graph = op_graph(self.calibrated_model)
         chosen: set[str] = set()
         for layer in self.activations[:count]:
             for op in graph.producers_and_readers(layer.tensor):
@@ -211,7 +206,7 @@ class LayerRanking:
         if self._mixed is None:
             self._mixed = split_statistics(self.calibrated_model)
         precision = {scope: Precision.INT16 for scope in self.int16_ops(int16)}
-        graph = _op_graph(self.calibrated_model)
+        graph = op_graph(self.calibrated_model)
         for layer in self.layers[:floats]:
             precision[graph.scope_of(layer.tensor)] = Precision.FLOAT
         input_type, output_type = io_dtypes(self.source, self.request, tf)
@@ -245,7 +240,7 @@ class OpGraph:
         return next(op.scope for op in self.ops if tensor in op.outputs)
 
 
-def _op_graph(content: bytes) -> OpGraph:
+def op_graph(content: bytes) -> OpGraph:
     from ai_edge_litert import schema_py_generated as schema
 
     from tflgen.delegates import read_ops
@@ -257,6 +252,20 @@ def _op_graph(content: bytes) -> OpGraph:
         GraphOp(op.name, op.custom, ";".join(names[i] for i in op.outputs),
                 tuple(names[i] for i in op.inputs if i >= 0 and not tensors[i].constant), tuple(names[i] for i in op.outputs))
         for op in ops))
+
+
+def calibrated_model(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet, reporter: Reporter) -> bytes:
+    """The float model as TensorFlow's converter makes it for int8, each activation's min/max over
+    the calibration images recorded in its quantization field (what its quantizer would use)."""
+    tf = import_tensorflow(reporter)
+    converter = make_converter(source, request, calibration, reporter)
+    converter.inference_input_type = converter.inference_output_type = tf.float32  # calibration feeds float
+    samples = calibration.samples
+    converter.representative_dataset = lambda: ([sample] for sample in samples)
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True  # noqa: SLF001 (as the quantization debugger does)
+    with reporter.quiet_native():
+        return converter.convert()
 
 
 def _output_names(content: bytes) -> set[str]:

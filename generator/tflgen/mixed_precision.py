@@ -18,10 +18,14 @@ int8) with QUANTIZE / DEQUANTIZE ops at its edges, as TensorFlow's converter doe
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -106,6 +110,145 @@ def quantize(float_model: bytes, ranges: Mapping[str, Mapping[str, np.ndarray]],
             qt.add_static_config(scope_regex(tensor), qtyping.TFLOperationName.ALL_SUPPORTED, activation_num_bits=16, weight_num_bits=8)
         elif chosen is Precision.FLOAT:
             qt.update_quantization_recipe(scope_regex(tensor), qtyping.TFLOperationName.ALL_SUPPORTED, algorithm_key="no_quantize")
+    content = bytes(qt.quantize(dict(ranges), enable_progress_report=False).quantized_model)
+    return with_io_types(content, np.dtype(input_type), np.dtype(output_type))
+
+
+# ---------------------------------------------------------------- --quantizer-recipe
+
+RECIPE_OPTION = "--quantizer-recipe"
+RECIPE_HINT = ("give the AI Edge Quantizer's recipe format: a JSON list of entries with regex, operation, algorithm_key and op_config, "
+               'e.g. [{"regex": ".*", "operation": "*", "algorithm_key": "min_max_uniform_quantize", "op_config": {...}}]')
+_ENTRY_KEYS = ("regex", "operation", "algorithm_key", "op_config")
+
+
+@dataclass(frozen=True)
+class QuantizerRecipe:
+    """An AI Edge Quantizer recipe (`--quantizer-recipe FILE`), checked when the command starts:
+    each entry applies its op_config to the ops whose output names match `regex` (re.search, as the
+    quantizer does) and whose type is `operation` ("*": every op that has a kernel for it)."""
+
+    path: Path
+    entries: tuple[dict, ...]
+
+    @classmethod
+    def load(cls, path: Path) -> QuantizerRecipe:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise OptionError(f"{RECIPE_OPTION} {path}: no such file", RECIPE_HINT) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise OptionError(f"{RECIPE_OPTION} {path}: cannot read it ({exc})", RECIPE_HINT) from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise OptionError(f"{RECIPE_OPTION} {path}: not JSON (line {exc.lineno}: {exc.msg})", RECIPE_HINT) from None
+        if not isinstance(data, list) or not data or not all(isinstance(entry, dict) for entry in data):
+            raise OptionError(f"{RECIPE_OPTION} {path}: not a list of recipe entries", RECIPE_HINT)
+        for number, entry in enumerate(data, 1):
+            _check_entry(path, number, entry)
+        return cls(Path(path), tuple(data))
+
+    def check_against(self, ops: Iterable) -> list[str]:  # of keep_accuracy.GraphOp
+        """An error for an entry that names an op type and asks it for a precision LiteRT has no
+        kernel for (int16 activations on HARD_SWISH, say); notes for entries that match no op, and for
+        ops a "*" entry passes over for want of a kernel (the quantizer then leaves them to the
+        entries before it, or float)."""
+        from ai_edge_quantizer import algorithm_manager, qtyping
+
+        ops = list(ops)
+        notes = []
+        for number, entry in enumerate(self.entries, 1):
+            regex, operation = re.compile(entry["regex"]), entry["operation"]
+            matched = [op for op in ops if not op.custom and regex.search(op.scope + ";") and operation in ("*", op.name)]
+            if not matched:
+                notes.append(f"{RECIPE_OPTION} entry {number} (regex {entry['regex']!r}, operation {operation}) matches no op of this model")
+                continue
+            algorithm = entry.get("algorithm_key", "min_max_uniform_quantize")
+            if algorithm == "no_quantize":
+                continue
+            config = _op_config(entry["op_config"])
+            skipped: dict[str, int] = {}
+            for op in matched:
+                try:
+                    algorithm_manager.check_op_quantization_config(algorithm, qtyping.TFLOperationName(op.name), config)
+                except ValueError:
+                    if operation != "*":
+                        raise OptionError(
+                            f"{RECIPE_OPTION} {self.path}: entry {number} asks {_describe(config)} of {op.name} ({op.scope[:120]}), "
+                            f"and LiteRT has no such {op.name} kernel",
+                            f"leave {op.name} out of that entry (its regex or operation), or ask int8 of it",
+                        ) from None
+                    skipped[op.name] = skipped.get(op.name, 0) + 1
+            if skipped:
+                passed = ", ".join(f"{name}x{count}" for name, count in sorted(skipped.items()))
+                notes.append(f"{RECIPE_OPTION} entry {number}: {passed} have no kernel for {_describe(config)}; the quantizer passes over them")
+        return notes
+
+
+def _check_entry(path: Path, number: int, entry: dict) -> None:
+    from ai_edge_quantizer import algorithm_manager, qtyping
+
+    where = f"{RECIPE_OPTION} {path}: entry {number}"
+    unknown = sorted(set(entry) - set(_ENTRY_KEYS))
+    if unknown:
+        raise OptionError(f"{where} has unknown key {unknown[0]!r}", RECIPE_HINT)
+    for key in ("regex", "operation"):
+        if not isinstance(entry.get(key), str):
+            raise OptionError(f"{where} has no {key}", RECIPE_HINT)
+    try:
+        re.compile(entry["regex"])
+    except re.error as exc:
+        raise OptionError(f"{where}: regex {entry['regex']!r} is not a regular expression ({exc})", "regex is a Python regular expression") from None
+    names = [name.value for name in qtyping.TFLOperationName]
+    if entry["operation"] not in names:
+        raise OptionError(f"{where}: unknown operation {entry['operation']!r}",
+                          "operation is \"*\" or a TFLite op the quantizer knows, e.g. CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, ADD")
+    algorithms = [name.value for name in algorithm_manager.AlgorithmName]
+    algorithm = entry.get("algorithm_key", "min_max_uniform_quantize")
+    if algorithm not in algorithms:
+        raise OptionError(f"{where}: unknown algorithm_key {algorithm!r}", f"one of {', '.join(algorithms)}")
+    if algorithm == "no_quantize":
+        return
+    config = entry.get("op_config")
+    if not isinstance(config, dict):
+        raise OptionError(f"{where} has no op_config", RECIPE_HINT)
+    _check_keys(where, "op_config", config, qtyping.OpQuantizationConfig)
+    for key in ("activation_tensor_config", "weight_tensor_config"):
+        if key in config and config[key] is not None:
+            if not isinstance(config[key], dict):
+                raise OptionError(f"{where}: op_config.{key} is not an object", RECIPE_HINT)
+            _check_keys(where, f"op_config.{key}", config[key], qtyping.TensorQuantizationConfig)
+    try:
+        _op_config(config)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise OptionError(f"{where}: op_config is not one the quantizer takes ({type(exc).__name__}: {exc})", RECIPE_HINT) from None
+
+
+def _check_keys(where: str, name: str, given: dict, dataclass_type: type) -> None:
+    known = {field.name for field in dataclasses.fields(dataclass_type)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise OptionError(f"{where}: unknown quantizer option {name}.{unknown[0]}", f"{name} takes {', '.join(sorted(known))}")
+
+
+def _describe(config) -> str:  # noqa: ANN001 (qtyping.OpQuantizationConfig)
+    activation = config.activation_tensor_config
+    if activation is not None and activation.num_bits == 16:
+        return "int16 activations (w8a16)"
+    if activation is not None:
+        return f"{activation.num_bits}-bit activations"
+    weight = config.weight_tensor_config
+    return f"{weight.num_bits}-bit weights" if weight is not None else "this op_config"
+
+
+def quantize_with_recipe(float_model: bytes, ranges: Mapping[str, Mapping[str, np.ndarray]], recipe: QuantizerRecipe,
+                         input_type: np.dtype, output_type: np.dtype) -> bytes:
+    """The model quantized by the user's recipe with tflgen's ranges, and IO of the given types."""
+    from ai_edge_quantizer import quantizer
+
+    qt = quantizer.Quantizer(bytearray(float_model))
+    qt.load_quantization_recipe([dict(entry) for entry in recipe.entries])
     content = bytes(qt.quantize(dict(ranges), enable_progress_report=False).quantized_model)
     return with_io_types(content, np.dtype(input_type), np.dtype(output_type))
 

@@ -61,6 +61,7 @@ class ModelInfo:
     metadata_names: tuple[str, ...]
     detection_options: tuple[tuple[str, Any], ...]  # TFLite_Detection_PostProcess custom options, sorted
     float_tensors: tuple[str, ...] = ()  # the tensors the float_ops write
+    int16_ops: tuple[tuple[str, int], ...] = ()  # ops writing int16 activations (16x8 kernels), by type
 
     @property
     def detection(self) -> dict[str, Any]:
@@ -89,6 +90,7 @@ class ModelInfo:
             "custom_ops": list(self.custom_ops),
             "integer_activations": self.integer_activations,
             "float_ops": dict(self.float_ops),
+            "int16_ops": dict(self.int16_ops),
             "weight_bytes": dict(self.weight_bytes),
             "parameter_count": self.parameter_count,
             "metadata": {"present": self.has_metadata, "entries": list(self.metadata_names)},
@@ -147,6 +149,7 @@ def _read(content: bytes) -> ModelInfo:
     detection_options: dict[str, Any] = {}
     op_counter: Counter[str] = Counter()
     float_counter: Counter[str] = Counter()
+    int16_counter: Counter[str] = Counter()
     float_tensors: list[str] = []  # what the float ops write (in an int8 model: tensors without a range)
     custom: set[str] = set()
     for i in range(graph.OperatorsLength()):
@@ -169,6 +172,8 @@ def _read(content: bytes) -> ModelInfo:
         ):
             float_counter[name] += 1
             float_tensors.extend((tensors[index].Name() or b"").decode() for index in outputs if index >= 0)
+        if name not in _BOUNDARY_OPS and any(index >= 0 and dtypes[index] == "int16" for index in outputs):
+            int16_counter[name] += 1
     # Integer activations, not just integer IO: a float model fed raw uint8 pixels (DeepLab's whole graph) is not an integer model.
     graph_inputs = {graph.Inputs(i) for i in range(graph.InputsLength())}
     integer = any(dtypes[i] in INTEGER_DTYPES and not constant[i] and i not in graph_inputs for i in range(len(tensors)))
@@ -209,6 +214,7 @@ def _read(content: bytes) -> ModelInfo:
         op_counts=tuple(sorted(op_counter.items(), key=lambda kv: (-kv[1], kv[0]))),
         custom_ops=tuple(sorted(custom)),
         float_ops=tuple(sorted(float_counter.items(), key=lambda kv: (-kv[1], kv[0]))) if integer else (),
+        int16_ops=tuple(sorted(int16_counter.items(), key=lambda kv: (-kv[1], kv[0]))),
         integer_activations=integer,
         weight_bytes=tuple(sorted(weight_bytes.items())),
         parameter_count=params,

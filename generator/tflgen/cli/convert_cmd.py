@@ -31,6 +31,7 @@ def convert(
     images: opt.Images = None,
     max_drop: opt.MaxDrop = None,
     keep_accuracy: opt.KeepAccuracy = None,
+    quantizer_recipe: opt.QuantizerRecipeOption = None,
     report: opt.Report = None,
     color: opt.Color = None,
     resize: opt.Resize = ResizeMode.STRETCH,

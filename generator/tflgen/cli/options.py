@@ -210,8 +210,15 @@ Images = Annotated[
 KeepAccuracy = Annotated[
     Optional[str], typer.Option("--keep-accuracy",
         help="int8 that keeps accuracy on --images: a drop (1 - agreement, 0..1) or an output SQNR floor like 30dB. Fits activation "
-             "ranges, then keeps the fewest worst layers (TensorFlow's quantization debugger) in float.",
+             "ranges, then gives the fewest worst activations int16 (AI Edge Quantizer), then keeps the fewest worst layers in float.",
         rich_help_panel="Quantization", show_default=False, metavar="DROP|NdB"),
+]
+
+QuantizerRecipeOption = Annotated[
+    Optional[Path], typer.Option("--quantizer-recipe",
+        help="int8: an AI Edge Quantizer recipe (JSON; per-op int8, int16 activations or float, by regex), applied with "
+             "tflgen's calibration ranges and --io-type.",
+        rich_help_panel="Quantization", show_default=False, metavar="FILE"),
 ]
 
 MaxDrop = Annotated[
@@ -268,4 +275,14 @@ def convert_options(ctx: typer.Context, output: Path, images: Path | None):  # -
         ssd=ssd_options(p["ssd_anchors"], p["ssd_scales"], p["max_detections"], p["score_threshold"], p["iou_threshold"]),
         images=images, max_drop=p["max_drop"], report=p.get("report"),
         keep_accuracy=AccuracyTarget.parse(p["keep_accuracy"]) if p["keep_accuracy"] is not None else None,
+        quantizer_recipe=quantizer_recipe(p.get("quantizer_recipe")),
     )
+
+
+def quantizer_recipe(path: Path | None):  # -> tflgen.mixed_precision.QuantizerRecipe | None
+    """--quantizer-recipe read and checked now, before any model loads."""
+    if path is None:
+        return None
+    from tflgen.mixed_precision import QuantizerRecipe
+
+    return QuantizerRecipe.load(path)

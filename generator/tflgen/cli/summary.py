@@ -107,6 +107,8 @@ def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
     table.add_row("ops", f"{info.op_count}: {_ops(info.op_counts)}")
     if info.integer_activations:
         table.add_row("ops in float", _ops(info.float_ops) if info.float_ops else "none")
+        if info.int16_ops:
+            table.add_row("int16 activations", f"{_ops(info.int16_ops)} (16x8 kernels, outside XNNPACK)")
     if info.custom_ops:
         table.add_row("custom ops", ", ".join(info.custom_ops))
     for note in conversion.notes:
@@ -184,6 +186,8 @@ def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: M
     table.add_row("ops", f"{info.op_count}: {_ops(info.op_counts, limit=100)}")
     if info.integer_activations:
         table.add_row("ops in float", _ops(info.float_ops, limit=100) if info.float_ops else "none")
+        if info.int16_ops:
+            table.add_row("int16 activations", _ops(info.int16_ops, limit=100))
     table.add_row("custom ops", ", ".join(info.custom_ops) or "none")
     if metadata is not None:
         add_metadata_rows(table, metadata)

@@ -16,8 +16,10 @@ from tflgen.sources import GraphFlags
 from tflgen.spec import Preprocessing
 
 if TYPE_CHECKING:  # heavy modules (TensorFlow) load only when a command runs
+    from tflgen.calibration import CalibrationSet
     from tflgen.convert import Conversion, ConversionRequest
     from tflgen.keep_accuracy import AccuracyTarget, KeptAccuracy
+    from tflgen.mixed_precision import QuantizerRecipe
     from tflgen.pipeline.session import Session
     from tflgen.recipe_choice import Candidate
     from tflgen.sources import SourceModel
@@ -46,6 +48,7 @@ class ConvertOptions:
     max_drop: float | None = None  # --quantize auto: the accepted drop
     report: Path | None = None  # --quantize auto and --keep-accuracy: the chosen model's verification report
     keep_accuracy: AccuracyTarget | None = None  # int8: the accepted drop or SQNR floor (tflgen.keep_accuracy)
+    quantizer_recipe: QuantizerRecipe | None = None  # int8: per-op precision by the AI Edge Quantizer (tflgen.mixed_precision)
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def resolve_request(options: ConvertOptions, reporter: Reporter) -> ConversionRe
         check_keep_accuracy(options, recipe, integer_only)
     elif options.images is not None or options.max_drop is not None:
         raise OptionError("--images/--max-drop go with --quantize auto", "use 'tflgen verify' to check a single recipe, or pass --quantize auto")
+    if options.quantizer_recipe is not None:
+        check_quantizer_recipe(options, recipe, integer_only)
     if io_type is not None and recipe is not Recipe.INT8:
         raise OptionError(f"--io-type {io_type.value} applies only to --quantize int8", "drop --io-type, or add --quantize int8")
     if options.calibration_count < 1:
@@ -148,7 +153,10 @@ def convert_model(options: ConvertOptions, reporter: Reporter, session: Session 
         _, _, channels = image_layout(source.input.shape)
         normalization = preprocessing.normalization(channels, source.input.dtype, "the input")
 
-    conversion = convert(source, request, calibration, reporter, learned)
+    if options.quantizer_recipe is not None:
+        conversion = convert_with_recipe(source, request, calibration, options.quantizer_recipe, reporter)
+    else:
+        conversion = convert(source, request, calibration, reporter, learned)
     kept_accuracy = None
     if options.keep_accuracy is not None:
         from tflgen.pipeline.keep_accuracy import keep_accuracy
@@ -158,6 +166,53 @@ def convert_model(options: ConvertOptions, reporter: Reporter, session: Session 
         write_file_atomic(options.output, conversion.content)
     origin = calibration.origin if calibration else LearnedRanges.ORIGIN if learned else None
     return ConvertResult(options, source, request, conversion, normalization, origin, kept_accuracy=kept_accuracy)
+
+
+def check_quantizer_recipe(options: ConvertOptions, recipe: Recipe, integer_only: bool) -> None:
+    """--quantizer-recipe against the other options, before anything loads."""
+    path = options.quantizer_recipe.path
+    if recipe is not Recipe.INT8:
+        raise OptionError(f"--quantizer-recipe {path} with --quantize {recipe.value}",
+                          "the recipe quantizes with tflgen's int8 calibration: add --quantize int8")
+    if integer_only:
+        raise OptionError(f"--quantizer-recipe {path} with --target edgetpu", "the Edge TPU runs tflgen's plain int8 only: drop one of them")
+    if options.keep_accuracy is not None:
+        raise OptionError(f"--quantizer-recipe {path} with --keep-accuracy",
+                          "--keep-accuracy chooses each op's precision itself; drop one of them")
+
+
+def convert_with_recipe(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, recipe: QuantizerRecipe,
+                        reporter: Reporter) -> Conversion:
+    """int8 with the user's per-op recipe: TensorFlow's calibration (the ranges plain int8 uses),
+    the AI Edge Quantizer's ops, the request's IO types."""
+    from dataclasses import replace as with_fields
+
+    from tflgen.convert import Conversion, check_result, io_dtypes
+    from tflgen.console import import_tensorflow
+    from tflgen.errors import ConversionError
+    from tflgen.keep_accuracy import calibrated_model, op_graph
+    from tflgen.mixed_precision import quantize_with_recipe, split_statistics
+    from tflgen.tflite_info import read_model
+
+    if calibration is None:
+        raise CalibrationError(f"--quantizer-recipe {recipe.path} needs calibration images", "pass --calibration DIR")
+    try:
+        calibrated = calibrated_model(source, request, calibration, reporter)
+    except Exception as exc:  # the converter raises ValueError, RuntimeError...
+        raise ConversionError(f"TensorFlow's converter failed to calibrate this model: {str(exc).strip().splitlines()[0][:300]}",
+                              "rerun with --verbose for TensorFlow's log") from exc
+    for note in recipe.check_against(op_graph(calibrated).ops):
+        reporter.warn(note)
+    float_model, ranges = split_statistics(calibrated)
+    input_type, output_type = io_dtypes(source, request, import_tensorflow(reporter))
+    try:
+        with reporter.quiet_native():
+            content = quantize_with_recipe(float_model, ranges, recipe, input_type.as_numpy_dtype, output_type.as_numpy_dtype)
+    except (ValueError, RuntimeError, KeyError) as exc:
+        raise ConversionError(f"the AI Edge Quantizer failed with {recipe.path}: {str(exc).strip().splitlines()[0][:300]}",
+                              "check the recipe against the model's ops (tflgen inspect), or rerun with --debug") from exc
+    info = read_model(content, "converted model")
+    return Conversion(content, info, check_result(info, with_fields(request, allow_float_fallback=True), "--quantizer-recipe"))
 
 
 def int8_refusal(source: SourceModel) -> OptionError | None:
