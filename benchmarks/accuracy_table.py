@@ -134,7 +134,8 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
     print()
     print("| model | size (bytes) | top-1 agreement | output SQNR | confident agreement | latency 1 thread (ms) | integer MACs | int8 MACs |")
     print("|---|---|---|---|---|---|---|---|")
-    met_by = {None: "plain int8", Lever.RANGES: "fitted ranges", Lever.INT16: f"{len(kept.int16_activations)} activation(s) in int16",
+    met_by = {None: "plain int8", Lever.GRID: "exact input grid", Lever.RANGES: "fitted ranges",
+              Lever.INT16: f"{len(kept.int16_activations)} activation(s) in int16",
               Lever.FLOAT: f"every activation in int16, {len(kept.float_layers)} layer(s) in float"}[kept.lever]
     for name, v, shares in (("plain int8", plain, (1.0, 1.0)), (f"int8, {met_by}", chosen, (kept.macs.integer_share, kept.macs.int8_share))):
         if v is None:
@@ -144,6 +145,9 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
         print(f"| {name} | {v.size_bytes:,} | {v.agreement:.4f} | {_db(v.quantization)} | {_confident(v.quantization)} "
               f"| {latency.get(1, float('nan')):.2f} | {shares[0]:.1%} | {shares[1]:.1%} |")
     print()
+    if kept.input_grid is not None:
+        print(f"exact input grid: {kept.input_grid[1] if kept.input_grid[0] else 'not applied: ' + kept.input_grid[1]}")
+        print()
     if kept.fitted_ranges is not None:
         print(f"fitted activation ranges: {kept.fitted_ranges[0]} of {kept.fitted_ranges[1]} shrunk; ranked by the quantization debugger: "
               f"{kept.ranked[0]} activations, {kept.ranked[1]} layers with weights. Every trial:")
@@ -151,7 +155,7 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
         print("| trial | drop | output SQNR | size (bytes) | integer MACs | int8 MACs | latency 1 thread (ms) |")
         print("|---|---|---|---|---|---|---|")
         for t in kept.trials:
-            what = {Lever.RANGES: "fitted ranges", Lever.INT16: f"{t.count} activation(s) in int16",
+            what = {Lever.GRID: "exact input grid", Lever.RANGES: "fitted ranges", Lever.INT16: f"{t.count} activation(s) in int16",
                     Lever.FLOAT: f"all in int16, {t.count} layer(s) in float"}[t.lever]
             print(f"| {what} | {t.drop:.4f} | {format_db(t.sqnr_db)} | {t.size_bytes:,} | {t.macs.integer_share:.1%} | {t.macs.int8_share:.1%} "
                   f"| {t.latency_ms:.2f} |")

@@ -140,6 +140,7 @@ class QuantizationCheck:
     confidence_basis: str  # what counts as a confident input
     output_step: OutputStep | None = None  # the compared output's integer format; None: float (or detection)
     output_step_floor: Sqnr | None = None  # step_floor() of the source's outputs with output_step
+    halves: tuple[Sqnr, Sqnr] | None = None  # the SQNR of the even- and odd-numbered images apart (--keep-accuracy's robustness rule)
 
     @property
     def sqnr(self) -> Sqnr | None:
@@ -185,6 +186,7 @@ class QuantizationCheck:
         total = self.sqnr
         return {
             "sqnr_db": _db(total), "output_sqnr_db": {name: _db(v) for name, v in self.output_sqnr.items()},
+            "sqnr_halves_db": [_db(h) for h in self.halves] if self.halves else None,
             "sqnr_basis": self.sqnr_basis, "confident_agreement": self.confidence.agreement,
             "confident_inputs": self.confidence.confident, "confident_basis": self.confidence_basis,
             "verdict": self.verdict, "problems": list(self.problems), "hint": BUG_HINT if self.problems else None,

@@ -306,28 +306,33 @@ def build_metadata_buffer(metadata: ModelMetadata) -> bytes:
 
 def write_metadata(model: bytes, metadata: ModelMetadata, files: dict[str, bytes]) -> bytes:
     """The model with `metadata` in its TFLITE_METADATA buffer and `files` zipped at the end."""
+    packed = with_metadata_entry(model, METADATA_NAME, build_metadata_buffer(metadata))
+    return _append_zip(packed, files) if files else packed
+
+
+def with_metadata_entry(model: bytes, name: str, content: bytes) -> bytes:
+    """The model with the metadata entry `name` holding `content` (replaced in place if it exists:
+    no buffer index moves, writing twice gives the same bytes). Other entries are kept."""
     from ai_edge_litert import schema_py_generated as schema
 
     check_flatbuffer(model, "model")
-    content = build_metadata_buffer(metadata)
     unpacked = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
     unpacked.buffers = [_AlignedBuffer.of(buffer) for buffer in (unpacked.buffers or [])]
     unpacked.metadata = list(unpacked.metadata or [])
-    existing = [m for m in unpacked.metadata if (m.name or b"").decode() == METADATA_NAME]
-    if existing:  # replace in place: no buffer index moves, writing twice gives the same bytes
+    existing = [m for m in unpacked.metadata if (m.name or b"").decode() == name]
+    if existing:
         unpacked.buffers[existing[0].buffer].data = np.frombuffer(content, dtype=np.uint8)
     else:
         buffer = _AlignedBuffer()
         buffer.data = np.frombuffer(content, dtype=np.uint8)
         unpacked.buffers.append(buffer)
         entry = schema.MetadataT()
-        entry.name = METADATA_NAME.encode()
+        entry.name = name.encode()
         entry.buffer = len(unpacked.buffers) - 1
         unpacked.metadata.append(entry)
     builder = flatbuffers.Builder(len(model) + len(content) + 1024)
     builder.Finish(unpacked.Pack(builder), file_identifier=b"TFL3")
-    packed = bytes(builder.Output())
-    return _append_zip(packed, files) if files else packed
+    return bytes(builder.Output())
 
 
 def _append_zip(model: bytes, files: dict[str, bytes]) -> bytes:

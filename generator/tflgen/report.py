@@ -149,7 +149,9 @@ def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
     plain = kept["plain_int8"]
     rows = [("target", wanted),
             ("plain int8", f"drop {plain['drop']:.4f}, output SQNR {format_db(plain['sqnr_db'])}, {plain['size_bytes']:,} bytes (min/max calibration)")]
-    fitted = kept["fitted_ranges"]
+    grid, fitted = kept.get("input_grid"), kept["fitted_ranges"]
+    if grid is not None:
+        rows.append(("exact input grid", grid["detail"] if grid["applied"] else f"not applied: {grid['detail']}"))
     if fitted is not None:
         rows.append(("fitted ranges", f"{fitted['shrunk']} of {fitted['considered']} activation ranges shrunk to the least squared "
                      "quantization error on the calibration images (the ranges that decide the outputs keep min/max)"))
@@ -159,8 +161,10 @@ def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("result", "plain int8 meets the target: no change"))
     else:
         chosen = kept["chosen"]
-        if kept["lever"] == "fitted ranges":
-            rows.append(("met by", "the fitted ranges alone: every activation int8"))
+        if kept["lever"] == "exact input grid":
+            rows.append(("met by", "the exact input grid alone (min/max ranges): every activation int8"))
+        elif kept["lever"] == "fitted ranges":
+            rows.append(("met by", "the fitted ranges" + (" on the exact input grid" if grid and grid["applied"] else "") + ": every activation int8"))
         elif kept["lever"] == "int16":
             rows.append(("met by", f"{len(kept['int16_activations'])} of {kept['ranked_activations']} activations in int16 (with the ops making "
                          "and reading them), worst first by noise-to-signal ratio (TensorFlow's quantization debugger)"))
@@ -175,9 +179,14 @@ def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("size cost", f"{chosen['size_bytes']:,} bytes, {kept['size_ratio_vs_plain_int8']:.3f}x plain int8"))
         latency = ", ".join(f"{ratio:.2f}x at {threads} thread(s)" for threads, ratio in kept["latency_ratio_vs_plain_int8"].items())
         if latency:
-            rows.append(("latency cost", f"{latency} (median against plain int8's; 16x8 kernels run outside XNNPACK)"))
+            slower = "; LiteRT's 16x8 kernels run outside XNNPACK" if kept["lever"] in ("int16", "float") else ""
+            rows.append(("latency cost", f"{latency} (median against plain int8's{slower})"))
+            if kept["lever"] in ("int16", "float") and max(kept["latency_ratio_vs_plain_int8"].values(), default=0) > 2:
+                rows.append(("note", "int16 activations keep the multiply-accumulates integer, not fast: if speed matters more than "
+                             "an integer model, compare --quantize float16 (or --quantize auto)"))
     for t in kept["trials"]:
-        what = {"fitted ranges": "fitted ranges", "int16": f"{t['count']} int16 activation(s)", "float": f"all int16, {t['count']} float layer(s)"}[t["lever"]]
+        what = {"exact input grid": "exact input grid", "fitted ranges": "fitted ranges", "int16": f"{t['count']} int16 activation(s)",
+                "float": f"all int16, {t['count']} float layer(s)"}[t["lever"]]
         share = f", {t['integer_mac_share']:.1%} integer / {t['int8_mac_share']:.1%} int8 MACs" if t["integer_mac_share"] is not None else ""
         latency = f", {t['latency_ms']:.2f} ms" if t["latency_ms"] is not None else ""
         rows.append(("trial", f"{what}: drop {t['drop']:.4f}, {format_db(t['sqnr_db'])}, {t['size_bytes']:,} bytes{share}{latency}"))

@@ -83,6 +83,7 @@ class InputSpec:
     color: ColorOrder
     normalization: Normalization | None  # None: the input takes raw pixels
     resize: ResizeMode
+    folded_normalization: Normalization | None = None  # raw pixels in, this normalization inside (tflgen.input_grid): the source's
 
     @property
     def shape(self) -> tuple[int, int, int, int]:
@@ -188,6 +189,8 @@ class ModelSpec:
             data["input"]["quantization"] = {"scale": i.quantization.scale, "zero_point": i.quantization.zero_point}
         if i.normalization is not None:
             data["input"]["normalization"] = {"mean": list(i.normalization.mean), "std": list(i.normalization.std)}
+        if i.folded_normalization is not None:
+            data["input"]["folded_normalization"] = {"mean": list(i.folded_normalization.mean), "std": list(i.folded_normalization.std)}
         for o in self.outputs:
             entry: dict[str, Any] = {"name": o.name, "index": o.index, "role": o.role.value, "shape": list(o.shape), "dtype": o.dtype}
             if o.quantization is not None:
@@ -204,7 +207,7 @@ class ModelSpec:
             return Quantization(float(q["scale"]), int(q["zero_point"])) if q else None
 
         i = data["input"]
-        norm = i.get("normalization")
+        norm, folded = i.get("normalization"), i.get("folded_normalization")
         return cls(
             task=Task(data["task"]),
             input=InputSpec(
@@ -212,6 +215,7 @@ class ModelSpec:
                 ColorOrder(i["color"]),
                 Normalization(tuple(map(float, norm["mean"])), tuple(map(float, norm["std"]))) if norm else None,
                 ResizeMode(i["resize"]),
+                Normalization(tuple(map(float, folded["mean"])), tuple(map(float, folded["std"]))) if folded else None,
             ),
             outputs=tuple(
                 OutputSpec(o["name"], int(o["index"]), Role(o["role"]), tuple(o["shape"]), o["dtype"], quantization(o))
@@ -454,15 +458,32 @@ def build_spec(info: ModelInfo, options: SpecOptions, needed_for: str = "the app
     if (color is ColorOrder.GRAY) != (channels == 1):
         raise OptionError(f"--color {color.value} for an input with {channels} channel(s)", "use --color gray for 1 channel, rgb or bgr for 3")
     normalization = preprocessing.normalization(channels, t.dtype, needed_for)
+    folded = info.folded_normalization
+    if folded is not None:  # tflgen's exact input grid: the app feeds raw pixels; the normalization is the source's
+        if normalization is not None and not (_close(normalization.mean, folded.mean) and _close(normalization.std, folded.std)):
+            raise OptionError(
+                f"--mean/--std {_values(normalization.mean)}/{_values(normalization.std)}: this model takes raw pixels with the normalization "
+                f"{_values(folded.mean)}/{_values(folded.std)} folded in (tflgen's exact input grid)",
+                "drop --mean/--std (the model says its own), or give the ones it was converted with",
+            )
+        normalization = None
     return ModelSpec(
         task=task,
-        input=InputSpec(t.name, t.shape[1], t.shape[2], channels, t.dtype, _quantization(t), color, normalization, preprocessing.resize),
+        input=InputSpec(t.name, t.shape[1], t.shape[2], channels, t.dtype, _quantization(t), color, normalization, preprocessing.resize, folded),
         outputs=outputs,
         labels=labels,
         label_offset=offset,
         num_classes=num_classes,
         ssd=ssd,
     )
+
+
+def _close(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= 1e-6 * max(1.0, abs(y)) for x, y in zip(a, b))
+
+
+def _values(values: tuple[float, ...]) -> str:
+    return ",".join(f"{v:g}" for v in values)
 
 
 def spec_to_toml(spec: ModelSpec) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,8 +16,12 @@ from tflgen.console import Reporter
 from tflgen.errors import SourceError
 from tflgen.recipes import DETECTION_POSTPROCESS_OP
 
+if TYPE_CHECKING:
+    from tflgen.reference import Normalization
+
 TFLITE_IDENTIFIER = b"TFL3"
 METADATA_NAME = "TFLITE_METADATA"
+PIXEL_INPUT_MARKER = "tflgen_pixel_input"  # tflgen.input_grid: the normalization a raw-pixel input has folded in
 
 INTEGER_DTYPES = ("int8", "uint8", "int16")  # quantized tensor types
 # Ops that exist to cross between float and integer at the edges, not compute.
@@ -62,6 +66,7 @@ class ModelInfo:
     detection_options: tuple[tuple[str, Any], ...]  # TFLite_Detection_PostProcess custom options, sorted
     float_tensors: tuple[str, ...] = ()  # the tensors the float_ops write
     int16_ops: tuple[tuple[str, int], ...] = ()  # ops writing int16 activations (16x8 kernels), by type
+    folded_normalization: Normalization | None = None  # tflgen's exact input grid: raw pixels in, this folded into the model
 
     @property
     def detection(self) -> dict[str, Any]:
@@ -94,6 +99,8 @@ class ModelInfo:
             "weight_bytes": dict(self.weight_bytes),
             "parameter_count": self.parameter_count,
             "metadata": {"present": self.has_metadata, "entries": list(self.metadata_names)},
+            "folded_normalization": ({"mean": list(self.folded_normalization.mean), "std": list(self.folded_normalization.std)}
+                                     if self.folded_normalization else None),
             "detection_options": self.detection,
         }
 
@@ -207,6 +214,12 @@ def _read(content: bytes) -> ModelInfo:
     metadata = tuple(
         sorted((model.Metadata(i).Name() or b"").decode() for i in range(model.MetadataLength()))
     )
+    folded = None
+    for i in range(model.MetadataLength()):
+        if (model.Metadata(i).Name() or b"").decode() == PIXEL_INPUT_MARKER:
+            from tflgen.input_grid import folded_normalization
+
+            folded = folded_normalization(model.Buffers(model.Metadata(i).Buffer()).DataAsNumpy().tobytes())
     return ModelInfo(
         size_bytes=len(content),
         inputs=tuple(info(graph.Inputs(i)) for i in range(graph.InputsLength())),
@@ -219,6 +232,7 @@ def _read(content: bytes) -> ModelInfo:
         weight_bytes=tuple(sorted(weight_bytes.items())),
         parameter_count=params,
         metadata_names=metadata,
+        folded_normalization=folded,
         detection_options=tuple(sorted((k, v) for k, v in detection_options.items())),
         float_tensors=tuple(float_tensors) if integer else (),
     )

@@ -162,9 +162,10 @@ def quantization_check(
         )
     if output.role is Role.LABEL_MAP or any(o is None for o in reference_outputs):
         return QuantizationCheck({}, Confidence(), "not applicable: the model emits class indices, not scores", "not applicable")
-    total = Sqnr()
-    for r, c in zip(reference_outputs, candidate_outputs):
+    total, halves = Sqnr(), [Sqnr(), Sqnr()]
+    for n, (r, c) in enumerate(zip(reference_outputs, candidate_outputs)):
         total = total + sqnr(c, r)
+        halves[n % 2] = halves[n % 2] + sqnr(c, r)
     name = f"{output.name or 'output'} ({output.role.value})"
     floor = step_floor(reference_outputs, output_step) if output_step is not None else None
     if spec.task is Task.CLASSIFICATION:
@@ -174,7 +175,7 @@ def quantization_check(
         confidence = sum((confident_agreement(r[0], c[0]) for r, c in zip(reference_outputs, candidate_outputs)), Confidence())
         basis = f"pixels where the source's top-2 probability gap > {CONFIDENT_GAP:g}"
     return QuantizationCheck({name: total}, confidence, f"the dequantized {output.role.value} output against the source's", basis,
-                             output_step, floor)
+                             output_step, floor, tuple(halves) if len(reference_outputs) > 1 else None)
 
 
 # ---------------------------------------------------------------- running the .tflite
@@ -394,13 +395,13 @@ def source_reference(runner: SourceRunner, spec: ModelSpec, model_content: bytes
             content, kind = source.path.read_bytes(), f"the .tflite {source.path}"
         else:  # the converter swaps the op in for the placeholder body
             content, kind = runner.float32_conversion(), "the float32 conversion of the source (its TF post-processing is a placeholder)"
-        norm = spec.input.normalization
+        norm = spec.input.folded_normalization or spec.input.normalization
         preprocessing = Preprocessing(norm.mean, norm.std) if norm else Preprocessing()
         options = SpecOptions(task=spec.task, labels=spec.labels, label_offset=spec.label_offset, preprocessing=preprocessing)
         return SourceReference(kind, TfliteRunner(content, build_spec(read_model(content, kind), options), None, reporter).answer)
 
     dtype = np.dtype(source.input.dtype)
-    normalization = spec.input.normalization
+    normalization = spec.input.folded_normalization or spec.input.normalization  # what the source takes
     if dtype == np.float32 and normalization is None:
         normalization = Preprocessing().normalization(spec.input.channels, "float32", "the source model")  # the error: never guessed
 

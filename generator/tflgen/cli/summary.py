@@ -90,7 +90,10 @@ def print_conversion(result: ConvertResult, reporter: Reporter) -> None:
     if request.integer_only:
         recipe += ", integer-only ops (Edge TPU)"
     table.add_row("recipe", recipe)
-    if result.normalization is not None:
+    if conversion.info.folded_normalization is not None:
+        table.add_row("normalization", f"{conversion.info.folded_normalization.describe()}, folded into the model: the uint8 input takes "
+                      "raw pixels (exact input grid)")
+    elif result.normalization is not None:
         table.add_row("normalization", result.normalization.describe())
     elif request.recipe.value == "int8":
         table.add_row("normalization", "none: the input takes raw pixels")

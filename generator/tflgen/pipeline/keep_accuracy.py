@@ -75,7 +75,10 @@ def keep_accuracy(
         return plain, kept
     reporter.info(f"plain int8 ({described(baseline)}) misses --keep-accuracy {target}: fitting activation ranges, "
                   "then ranking activations and layers with TensorFlow's quantization debugger")
-    ranking = LayerRanking(source, request, calibration, reporter)
+    from tflgen.calibration import image_layout
+
+    normalization = options.preprocessing.normalization(image_layout(source.input.shape)[2], source.input.dtype, "int8 calibration")
+    ranking = LayerRanking(source, request, calibration, reporter, normalization)
     trials: list[Trial] = []
     models: dict[tuple[Lever, int], tuple[bytes, Verification]] = {}
 
@@ -85,27 +88,30 @@ def keep_accuracy(
         macs = mac_shares(content)
         trials.append(Trial(lever, count, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None, v.size_bytes, macs,
                             v.latency[0].median_ms if v.latency else None))
-        what = {Lever.RANGES: "fitted ranges", Lever.INT16: f"+ {count} activation(s) in int16",
+        what = {Lever.GRID: "exact input grid", Lever.RANGES: "fitted ranges", Lever.INT16: f"+ {count} activation(s) in int16",
                 Lever.FLOAT: f"+ every activation in int16, {count} layer(s) in float"}[lever]
         reporter.info(f"  {what}: {described(v)}, {macs.integer_share:.1%} of MACs integer" if macs.total else f"  {what}: {described(v)}")
         return target.met_by(v)
 
     fitted = (ranking.fitted_ranges, ranking.range_count)
     ranked = (len(ranking.activations), len(ranking.layers))
-    lever, count = Lever.RANGES, 0
-    if not tried(Lever.RANGES, 0, ranking.quantize_fitted()):
+    grid = (True, ranking.grid) if ranking.grid else (False, ranking.grid_missing)
+    if ranking.grid:
+        reporter.info(f"  exact input grid: {ranking.grid}")
+    lever, count = (Lever.GRID, 0) if ranking.grid and tried(Lever.GRID, 0, ranking.quantize_int8(fitted=False)) else (Lever.RANGES, 0)
+    if lever is Lever.RANGES and not tried(Lever.RANGES, 0, ranking.quantize_int8()):
         lever, count = Lever.INT16, fewest(len(ranking.activations), lambda k: tried(Lever.INT16, k, ranking.quantize_mixed(k)), start=1)
         if count is None:
             every = len(ranking.activations)
             lever, count = Lever.FLOAT, fewest(len(ranking.layers), lambda j: tried(Lever.FLOAT, j, ranking.quantize_mixed(every, j)), start=1)
     if count is None:
-        return None, KeptAccuracy(target, baseline, None, None, ranked=ranked, trials=tuple(trials), fitted_ranges=fitted)
+        return None, KeptAccuracy(target, baseline, None, None, ranked=ranked, trials=tuple(trials), fitted_ranges=fitted, input_grid=grid)
     content, chosen = models[lever, count]
     info = read_model(content, "converted model")
     conversion = Conversion(content, info, check_result(info, with_fields(request, allow_float_fallback=True), "--keep-accuracy"))
     int16 = ranking.activations[:count] if lever is Lever.INT16 else ranking.activations if lever is Lever.FLOAT else ()
     kept = KeptAccuracy(target, baseline, chosen, lever, tuple(int16), tuple(ranking.layers[:count]) if lever is Lever.FLOAT else (),
-                        ranked, tuple(trials), mac_shares(content), fitted)
+                        ranked, tuple(trials), mac_shares(content), fitted, grid)
     if options.report is not None:
         verified(content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
     return conversion, kept
