@@ -90,7 +90,7 @@ def test_folding_keeps_what_the_first_layer_computes(gridded, images):
     assert "zero point 128" in gridded["done"] and "folded into 1 first layer" in gridded["done"]
 
 
-def test_the_uint8_input_is_the_pixel(gridded, images):
+def test_the_uint8_input_is_the_pixel(gridded):
     from tflgen.tflite_info import read_model
 
     info = read_model(gridded["tflite"].read_bytes(), "grid")
