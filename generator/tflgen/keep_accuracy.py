@@ -192,7 +192,7 @@ class LayerRanking:
         self.layers = tuple(sorted((r for r in rows if r.op in MAC_OPS or r.tensor in outputs), key=lambda layer: -layer.noise_to_signal))
         # Activations for int16: every quantized op's output, worst first.
         self.activations = tuple(sorted(rows, key=lambda layer: -layer.noise_to_signal))
-        self._mixed: tuple[bytes, dict] | None = None
+        self._mixed: tuple[bytes, dict, dict] | None = None  # the float model, fitted ranges, min..max ranges
 
     def quantize_int8(self, fitted: bool = True) -> bytes:
         """The int8 model from the fitted ranges, or from min/max (TensorFlow's quantizer, as plain
@@ -231,15 +231,22 @@ class LayerRanking:
 
         tf = import_tensorflow(self.reporter)
         if self._mixed is None:
-            self._mixed = split_statistics(self.calibrated_model)
-        precision = {scope: Precision.INT16 for scope in self.int16_ops(int16)}
+            self._mixed = (*split_statistics(self.calibrated_model), split_statistics(self.unfitted_model)[1])
+        float_model, fitted, min_max = self._mixed
         graph = op_graph(self.calibrated_model)
+        precision = {scope: Precision.INT16 for scope in self.int16_ops(int16)}
+        # The fitted ranges trade clipping for a finer int8 step; 16 bits have steps to spare, so an
+        # int16 activation keeps its whole min..max (clipping would be its largest error).
+        ranges = dict(fitted)
+        for op in graph.ops:
+            if op.scope in precision:
+                ranges.update({name: min_max[name] for name in op.outputs if name in min_max})
         for layer in self.layers[:floats]:
             precision[graph.scope_of(layer.tensor)] = Precision.FLOAT
         input_type, output_type = io_dtypes(self.source, self.request, tf)
         try:
             with self.reporter.quiet_native():
-                return self._marked(quantize(*self._mixed, precision, input_type.as_numpy_dtype, output_type.as_numpy_dtype))
+                return self._marked(quantize(float_model, ranges, precision, input_type.as_numpy_dtype, output_type.as_numpy_dtype))
         except (ValueError, RuntimeError, KeyError) as exc:
             raise ConversionError(
                 f"the AI Edge Quantizer failed on this model: {str(exc).strip().splitlines()[0][:300]}",

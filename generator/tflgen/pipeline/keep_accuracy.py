@@ -46,10 +46,11 @@ def keep_accuracy(
     plain: Conversion,
 ) -> tuple[Conversion | None, KeptAccuracy]:
     """Plain int8 if it meets --keep-accuracy; else the first lever that meets it (tflgen.keep_accuracy:
-    fitted ranges, then the fewest int16 activations, then the fewest float layers between int16
-    activations); None if none does. Every trial is verified against the session's source, whose
+    the exact input grid, fitted ranges, then the fewest int16 activations, then the fewest float
+    layers between int16 activations); None if none does. Every trial is verified against the session's source, whose
     answers are computed once, with its size, integer share and latency."""
     from tflgen.accuracy import format_db
+    from tflgen.calibration import image_layout
     from tflgen.convert import Conversion, check_result
     from tflgen.keep_accuracy import KeptAccuracy, LayerRanking, Lever, Trial, fewest, mac_shares
     from tflgen.tflite_info import read_model
@@ -73,10 +74,8 @@ def keep_accuracy(
         if options.report is not None:
             verified(plain.content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
         return plain, kept
-    reporter.info(f"plain int8 ({described(baseline)}) misses --keep-accuracy {target}: fitting activation ranges, "
-                  "then ranking activations and layers with TensorFlow's quantization debugger")
-    from tflgen.calibration import image_layout
-
+    reporter.info(f"plain int8 ({described(baseline)}) misses --keep-accuracy {target}: trying the exact input grid and fitted "
+                  "activation ranges, then int16 activations and float layers ranked by TensorFlow's quantization debugger")
     normalization = options.preprocessing.normalization(image_layout(source.input.shape)[2], source.input.dtype, "int8 calibration")
     ranking = LayerRanking(source, request, calibration, reporter, normalization)
     trials: list[Trial] = []
