@@ -192,6 +192,7 @@ class LayerRanking:
         self.layers = tuple(sorted((r for r in rows if r.op in MAC_OPS or r.tensor in outputs), key=lambda layer: -layer.noise_to_signal))
         # Activations for int16: every quantized op's output, worst first.
         self.activations = tuple(sorted(rows, key=lambda layer: -layer.noise_to_signal))
+        self.graph = op_graph(self.calibrated_model)
         self._mixed: tuple[bytes, dict, dict] | None = None  # the float model, fitted ranges, min..max ranges
 
     def quantize_int8(self, fitted: bool = True) -> bytes:
@@ -216,10 +217,9 @@ class LayerRanking:
         each activation's producer and its readers, where LiteRT has 16x8 kernels."""
         from tflgen.mixed_precision import supports_int16
 
-        graph = op_graph(self.calibrated_model)
         chosen: set[str] = set()
         for layer in self.activations[:count]:
-            for op in graph.producers_and_readers(layer.tensor):
+            for op in self.graph.producers_and_readers(layer.tensor):
                 if not op.custom and supports_int16(op.name):
                     chosen.add(op.scope)
         return chosen
@@ -233,7 +233,7 @@ class LayerRanking:
         if self._mixed is None:
             self._mixed = (*split_statistics(self.calibrated_model), split_statistics(self.unfitted_model)[1])
         float_model, fitted, min_max = self._mixed
-        graph = op_graph(self.calibrated_model)
+        graph = self.graph
         precision = {scope: Precision.INT16 for scope in self.int16_ops(int16)}
         # The fitted ranges trade clipping for a finer int8 step; 16 bits have steps to spare, so an
         # int16 activation keeps its whole min..max (clipping would be its largest error).
@@ -479,8 +479,8 @@ def mac_shares(content: bytes) -> MacShares:
 
 @dataclass(frozen=True)
 class KeptAccuracy:
-    """What --keep-accuracy did: which lever met the target (fitted ranges, int16 activations,
-    float layers), every trial, and what the chosen model costs against plain int8."""
+    """What --keep-accuracy did: which lever met the target (the exact input grid, fitted ranges,
+    int16 activations, float layers), every trial, and what the chosen model costs against plain int8."""
 
     target: AccuracyTarget
     plain: Verification  # plain int8 (tflgen convert --quantize int8), with latency

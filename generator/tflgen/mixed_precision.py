@@ -42,10 +42,10 @@ class Precision(str, enum.Enum):
     FLOAT = "float"  # not quantized: float32 between DEQUANTIZE and QUANTIZE
 
 
-def scope_regex(tensor: str) -> str:
-    """The quantizer's regex for the op whose one output is `tensor` (its scope is the output
-    names, each followed by ';')."""
-    return "^" + re.escape(tensor) + ";$"
+def scope_regex(scope: str) -> str:
+    """The quantizer's regex for exactly the op with this scope (its output names, ';'-joined; the
+    quantizer matches them with a ';' after the last)."""
+    return "^" + re.escape(scope) + ";$"
 
 
 @cache
@@ -99,17 +99,29 @@ def pack(model) -> bytes:  # noqa: ANN001 (schema.ModelT)
 
 def quantize(float_model: bytes, ranges: Mapping[str, Mapping[str, np.ndarray]], precision: Mapping[str, Precision],
              input_type: np.dtype, output_type: np.dtype) -> bytes:
-    """The model with every op in int8 except the ops (named by their output tensor) in `precision`,
-    and IO of the given types."""
-    from ai_edge_quantizer import qtyping, quantizer, recipe
+    """The model with every op in int8 except the ops (named by their scope, the ';'-joined output
+    names) in `precision`, and IO of the given types."""
+    from ai_edge_quantizer import qtyping, recipe
+
+    def configure(qt) -> None:  # noqa: ANN001 (quantizer.Quantizer)
+        qt.load_quantization_recipe(recipe.static_wi8_ai8())
+        for scope, chosen in precision.items():
+            if chosen is Precision.INT16:
+                qt.add_static_config(scope_regex(scope), qtyping.TFLOperationName.ALL_SUPPORTED, activation_num_bits=16, weight_num_bits=8)
+            elif chosen is Precision.FLOAT:
+                qt.update_quantization_recipe(scope_regex(scope), qtyping.TFLOperationName.ALL_SUPPORTED, algorithm_key="no_quantize")
+
+    return _run_quantizer(float_model, ranges, configure, input_type, output_type)
+
+
+def _run_quantizer(float_model: bytes, ranges: Mapping[str, Mapping[str, np.ndarray]], configure, input_type: np.dtype,  # noqa: ANN001
+                   output_type: np.dtype) -> bytes:
+    """The AI Edge Quantizer on `float_model` with tflgen's `ranges`, its recipe set by `configure`,
+    and the IO types asked for."""
+    from ai_edge_quantizer import quantizer
 
     qt = quantizer.Quantizer(bytearray(float_model))
-    qt.load_quantization_recipe(recipe.static_wi8_ai8())
-    for tensor, chosen in precision.items():
-        if chosen is Precision.INT16:
-            qt.add_static_config(scope_regex(tensor), qtyping.TFLOperationName.ALL_SUPPORTED, activation_num_bits=16, weight_num_bits=8)
-        elif chosen is Precision.FLOAT:
-            qt.update_quantization_recipe(scope_regex(tensor), qtyping.TFLOperationName.ALL_SUPPORTED, algorithm_key="no_quantize")
+    configure(qt)
     content = bytes(qt.quantize(dict(ranges), enable_progress_report=False).quantized_model)
     return with_io_types(content, np.dtype(input_type), np.dtype(output_type))
 
@@ -245,12 +257,8 @@ def _describe(config) -> str:  # noqa: ANN001 (qtyping.OpQuantizationConfig)
 def quantize_with_recipe(float_model: bytes, ranges: Mapping[str, Mapping[str, np.ndarray]], recipe: QuantizerRecipe,
                          input_type: np.dtype, output_type: np.dtype) -> bytes:
     """The model quantized by the user's recipe with tflgen's ranges, and IO of the given types."""
-    from ai_edge_quantizer import quantizer
-
-    qt = quantizer.Quantizer(bytearray(float_model))
-    qt.load_quantization_recipe([dict(entry) for entry in recipe.entries])
-    content = bytes(qt.quantize(dict(ranges), enable_progress_report=False).quantized_model)
-    return with_io_types(content, np.dtype(input_type), np.dtype(output_type))
+    return _run_quantizer(float_model, ranges, lambda qt: qt.load_quantization_recipe([dict(e) for e in recipe.entries]),
+                          input_type, output_type)
 
 
 # ---------------------------------------------------------------- IO types
