@@ -320,12 +320,13 @@ def fit_activation_ranges(calibrated: bytes, samples: np.ndarray) -> tuple[bytes
     """The calibrated model (float, with each activation's min/max) with every range that doesn't
     decide the outputs shrunk to the least squared quantization error over the samples' values;
     returns (model, ranges changed, ranges considered)."""
+    from ai_edge_litert import schema_py_generated as schema
     from ai_edge_litert.interpreter import Interpreter
-    from tensorflow.lite.tools import flatbuffer_utils
 
     from tflgen.delegates import read_ops
+    from tflgen.mixed_precision import pack
 
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+    model = schema.ModelT.InitFromPackedBuf(calibrated, 0)
     graph = model.subgraphs[0]
     ops, tensors = read_ops(calibrated)
     protected = _deciding_tensors(ops, set(graph.inputs.tolist()) | set(graph.outputs.tolist()))
@@ -356,7 +357,7 @@ def fit_activation_ranges(calibrated: bytes, samples: np.ndarray) -> tuple[bytes
             changed += 1
             tensor.quantization.min = np.array([low * factor], np.float32)
             tensor.quantization.max = np.array([high * factor], np.float32)
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), changed, len(fitted)
+    return pack(model), changed, len(fitted)
 
 
 def _deciding_tensors(ops, protected: set[int]) -> set[int]:  # noqa: ANN001 (delegates.Op tuple)
