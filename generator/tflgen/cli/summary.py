@@ -182,6 +182,8 @@ def print_model_info(path: str, info: ModelInfo, reporter: Reporter, metadata: M
     table.add_row("size", f"{_size(info.size_bytes)} ({info.size_bytes:,} bytes)")
     for t in info.inputs:
         table.add_row("input", _tensor(t))
+    if info.folded_normalization is not None:
+        table.add_row("input grid", f"raw pixels: {info.folded_normalization.describe()} folded into the model (tflgen's exact input grid)")
     for t in info.outputs:
         table.add_row("output", _output(t, info))
     table.add_row("parameters", f"{info.parameter_count:,}")
