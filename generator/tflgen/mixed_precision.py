@@ -122,8 +122,10 @@ def _run_quantizer(float_model: bytes, ranges: Mapping[str, Mapping[str, np.ndar
 
     qt = quantizer.Quantizer(bytearray(float_model))
     configure(qt)
-    content = bytes(qt.quantize(dict(ranges), enable_progress_report=False).quantized_model)
-    return with_io_types(content, np.dtype(input_type), np.dtype(output_type))
+    # A deep copy: the quantizer rewrites some ranges in place (an int16 SOFTMAX's output to -1..1).
+    private = {name: {key: np.array(value) for key, value in entry.items()} for name, entry in ranges.items()}
+    content = bytes(qt.quantize(private, enable_progress_report=False).quantized_model)
+    return with_io_types(content, np.dtype(input_type), np.dtype(output_type), ranges)
 
 
 # ---------------------------------------------------------------- --quantizer-recipe
@@ -263,10 +265,13 @@ def quantize_with_recipe(float_model: bytes, ranges: Mapping[str, Mapping[str, n
 
 # ---------------------------------------------------------------- IO types
 
-def with_io_types(content: bytes, input_type: np.dtype, output_type: np.dtype) -> bytes:
+def with_io_types(content: bytes, input_type: np.dtype, output_type: np.dtype,
+                  ranges: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> bytes:
     """The model with its integer graph inputs and outputs turned into `input_type` / `output_type`
     tensors (float32, uint8 or int8) by QUANTIZE and DEQUANTIZE ops at the graph's edges. A uint8
-    tensor keeps the int8 tensor's scale, its zero point + 128 (an exact requantization)."""
+    tensor keeps the int8 tensor's scale, its zero point + 128 (an exact requantization). An 8-bit
+    edge of an int16 tensor spans the tensor's calibrated range from `ranges` (a softmax's 0..1, not
+    the symmetric -1..1 of its int16 format), else the int16 format's range."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.ModelT.InitFromPackedBuf(content, 0)
@@ -282,7 +287,7 @@ def with_io_types(content: bytes, input_type: np.dtype, output_type: np.dtype) -
     for position, index in enumerate(list(graph.inputs)):
         inner = graph.tensors[index]
         for edge_type in _edge_types(inner.type, wanted_in):
-            outer = _edge_tensor(schema, inner, edge_type, "_inner")
+            outer = _edge_tensor(schema, inner, edge_type, "_inner", ranges or {})
             graph.tensors.append(outer)
             new_ops_front.insert(0, _op(schema, model, "QUANTIZE", len(graph.tensors) - 1, index))
             index = len(graph.tensors) - 1
@@ -291,7 +296,7 @@ def with_io_types(content: bytes, input_type: np.dtype, output_type: np.dtype) -
     for position, index in enumerate(list(graph.outputs)):
         inner = graph.tensors[index]
         for edge_type in _edge_types(inner.type, wanted_out):
-            outer = _edge_tensor(schema, inner, edge_type, "_inner")
+            outer = _edge_tensor(schema, inner, edge_type, "_inner", ranges or {})
             graph.tensors.append(outer)
             new_ops_back.append(_op(schema, model, "DEQUANTIZE" if edge_type == FLOAT32 else "QUANTIZE", index, len(graph.tensors) - 1))
             index = len(graph.tensors) - 1
@@ -325,7 +330,7 @@ def _edge_types(inner: int, wanted: int) -> list[int]:
     return [wanted]
 
 
-def _edge_tensor(schema, inner, tensor_type: int, suffix: str):  # noqa: ANN001, ANN202
+def _edge_tensor(schema, inner, tensor_type: int, suffix: str, ranges: Mapping[str, Mapping[str, np.ndarray]]):  # noqa: ANN001, ANN202
     outer = schema.TensorT()
     outer.shape, outer.shapeSignature, outer.type, outer.buffer = inner.shape, inner.shapeSignature, tensor_type, 0
     # The graph's IO keeps its name (metadata and apps may name it); the inner tensor is renamed.
@@ -335,7 +340,12 @@ def _edge_tensor(schema, inner, tensor_type: int, suffix: str):  # noqa: ANN001,
         q = schema.QuantizationParametersT()
         scale = np.asarray(inner.quantization.scale, np.float32)
         zero = np.asarray(inner.quantization.zeroPoint, np.int64)
-        if inner.type == INT16:  # an 8-bit edge for a 16-bit tensor: the same range in 256 steps
+        if inner.type == INT16 and outer.name in ranges:  # an 8-bit edge for a 16-bit tensor: its calibrated range in 256 steps
+            low = min(float(np.min(ranges[outer.name]["min"])), 0.0)
+            high = max(float(np.max(ranges[outer.name]["max"])), 0.0)
+            scale = np.array([(high - low) / 255 or 1.0], np.float32)
+            zero = np.array([int(np.round(-128 - low / scale[0]))], np.int64)
+        elif inner.type == INT16:  # the int16 format's range in 256 steps
             scale, zero = scale * (65535 / 255), np.round(zero * 255 / 65535).astype(np.int64)
         q.scale, q.zeroPoint = scale, zero + 128 if tensor_type == UINT8 else zero
         outer.quantization = q
