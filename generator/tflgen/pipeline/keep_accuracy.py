@@ -60,8 +60,9 @@ def keep_accuracy(
     verify_options = VerifyOptions(options.source, options.output, options.images, SpecOptions(preprocessing=options.preprocessing), options.graph,
                                    max_drop=target.max_drop, latency=False, image_count=KEEP_ACCURACY_IMAGES)
 
-    def verified(content: bytes, latency: bool = False, report: Path | None = None, extra: dict | None = None) -> Verification:
-        return verify_model(with_fields(verify_options, latency=latency, report=report), reporter, model_content=content,
+    def verified(content: bytes, latency: bool = False, report: Path | None = None, extra: dict | None = None,
+                 threads: int | None = None) -> Verification:
+        return verify_model(with_fields(verify_options, latency=latency, report=report, threads=threads), reporter, model_content=content,
                             session=session, extra_report=extra).verification
 
     def described(v: Verification) -> str:
@@ -82,7 +83,7 @@ def keep_accuracy(
     models: dict[tuple[Lever, int], tuple[bytes, Verification]] = {}
 
     def tried(lever: Lever, count: int, content: bytes) -> bool:
-        v = verified(content, latency=True)
+        v = verified(content, latency=True, threads=1)  # a trial's latency at one thread; plain int8's at 1 and all cores
         models[lever, count] = content, v
         macs = mac_shares(content)
         trials.append(Trial(lever, count, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None, v.size_bytes, macs,
