@@ -1,9 +1,12 @@
 """`--quantize int8 --keep-accuracy X`: int8 that keeps accuracy, with as little left int8 as needed.
 
 X is the accepted verified drop (1 - agreement, like --max-drop) or an output SQNR floor ("30dB").
-Plain int8 (TensorFlow's converter, min/max calibration) is tried first; if it misses X, three
-levers, each verified like `tflgen verify`, in this order:
+Plain int8 (TensorFlow's converter, min/max calibration) is tried first; if it misses X, these
+levers, each verified like `tflgen verify`, in this order (an SQNR floor must hold on the pooled
+images and on each half apart):
 
+0. The exact input grid (uint8 IO): the input code is the pixel itself, the normalization's half
+   step folded into the first layers' biases (`tflgen.input_grid`); every later lever builds on it.
 1. Activation ranges are fitted. The converter quantizes each activation over the full min..max it
    saw in calibration, so a few outliers stretch the step for every other value. Here each range
    is shrunk to the one with the least squared quantization error over the calibration images'

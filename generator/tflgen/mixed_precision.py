@@ -32,8 +32,7 @@ import numpy as np
 from tflgen.errors import OptionError
 
 # LiteRT tensor types (schema TensorType)
-FLOAT32, INT32, UINT8, INT8, INT16 = 0, 2, 3, 9, 7
-_NUMPY = {FLOAT32: np.float32, UINT8: np.uint8, INT8: np.int8, INT16: np.int16}
+FLOAT32, UINT8, INT8, INT16 = 0, 3, 9, 7
 
 
 class Precision(str, enum.Enum):
