@@ -95,6 +95,23 @@ def test_float_layers_between_int16_activations(calibrated):
     assert dict(info.float_ops) == {"FULLY_CONNECTED": 1}
 
 
+def test_a_float_input_takes_its_readers_precision(calibrated):
+    """With float IO the input isn't rounded to int8 before int16 or float layers read it."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    from tflgen.mixed_precision import INT8, Precision, quantize, split_statistics
+
+    float_model, ranges = split_statistics(calibrated)
+    pixels = np.random.default_rng(3).uniform(-1, 1, (1, 16, 16, 3)).astype(np.float32)
+    reference, _, _ = _run(calibrated, pixels)
+    every_float = quantize(float_model, ranges, _plan(float_model, Precision.FLOAT), np.float32, np.float32)
+    assert "QUANTIZE" not in _ops(every_float)
+    np.testing.assert_allclose(_run(every_float, pixels)[0], reference, rtol=1e-5, atol=1e-6)
+    for content in (every_float, quantize(float_model, ranges, _plan(float_model, Precision.INT16), np.float32, np.float32)):
+        graph = schema.ModelT.InitFromPackedBuf(content, 0).subgraphs[0]
+        assert not [graph.tensors[t].name for op in graph.operators for t in op.outputs if graph.tensors[t].type == INT8]
+
+
 def test_int16_kernels_are_known_per_op():
     from tflgen.mixed_precision import supports_int16
 

@@ -269,6 +269,7 @@ class GraphOp:
 @dataclass(frozen=True)
 class OpGraph:
     ops: tuple[GraphOp, ...]
+    inputs: tuple[str, ...]  # the graph's input tensors
 
     def producers_and_readers(self, tensor: str) -> list[GraphOp]:
         return [op for op in self.ops if tensor in op.outputs or tensor in op.inputs]
@@ -288,7 +289,7 @@ def op_graph(content: bytes) -> OpGraph:
     return OpGraph(tuple(
         GraphOp(op.name, op.custom, ";".join(names[i] for i in op.outputs),
                 tuple(names[i] for i in op.inputs if i >= 0 and not tensors[i].constant), tuple(names[i] for i in op.outputs))
-        for op in ops))
+        for op in ops), tuple(names[i] for i in graph.inputs))
 
 
 def calibrated_model(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet, reporter: Reporter) -> bytes:
