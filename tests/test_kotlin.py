@@ -3,7 +3,8 @@
 Projects are rendered for classification, detection (an SSD ending in TFLite_Detection_PostProcess,
 whose outputs come back scrambled, and a raw SSD .tflite without the op, decoded + NMS in Kotlin
 with its anchors) and segmentation, each as float32 and as int8 with uint8 IO, plus the other
-output forms (probabilities with a gray input, a label map, a foreground probability), with
+output forms (probabilities with a gray input, a label map, a foreground probability, an int8
+classifier on the exact input grid that takes raw pixels), with
 golden vectors from LiteRT and the Python reference (and an SSD whose op outputs the .tflite
 declares with shape [], sized from the op's options, and the Object Detection API's TF1 export
 graph with the op's node inside, converted with the seed's own arguments). All projects compile in one kotlinc run
@@ -24,6 +25,7 @@ import pytest
 
 from helpers import convert_or_fail
 from kotlin_toolchain import Toolchain
+from test_input_grid import pixel_grid_model
 
 # Slow: its fixtures convert real networks (or render and compile projects) first.
 pytestmark = pytest.mark.slow
@@ -68,6 +70,8 @@ CASES = {
     "classification-int8": Case("classification", "mobilenet", True, "stretch", "rgb", CLASSES[1:], label_offset=-1, max_results=3),
     # probabilities (uint8, scale 1/256), one gray channel
     "classification-gray-int8": Case("classification", "gray", True, "letterbox", "gray", CLASSES[:4]),
+    # the exact input grid (--keep-accuracy): raw pixels in, the normalization folded into the model
+    "classification-pixel-grid-int8": Case("classification", "mobilenet_grid", True, "stretch", "rgb", CLASSES),
     # TFLite_Detection_PostProcess, outputs in scrambled order; background label row (offset 1)
     "detection-float32": Case("detection", "ssd", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     "detection-int8": Case("detection", "ssd", True, "letterbox", "bgr", SHAPES, label_offset=1, max_results=6, score_threshold=0.3),
@@ -209,6 +213,8 @@ def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) 
     projects, models = {}, {}
     for name, case in CASES.items():
         key = (case.source, case.int8)
+        if key not in converted and case.source == "mobilenet_grid":
+            converted[key] = pixel_grid_model(mobilenet[1], images, mobilenet[0].input_shape[1], folder / f"{name}.tflite")
         if key not in converted:
             converted[key] = _convert(sources[case.source], folder / f"{name}.tflite", images, case.int8, case.flags)
         models[name] = converted[key]

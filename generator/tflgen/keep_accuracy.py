@@ -10,10 +10,11 @@ images and on each half apart):
 1. Activation ranges are fitted. The converter quantizes each activation over the full min..max it
    saw in calibration, so a few outliers stretch the step for every other value. Here each range
    is shrunk to the one with the least squared quantization error over the calibration images'
-   values (what PyTorch's histogram observer aims at); ranges that decide the outputs (model
-   outputs, and what feeds SOFTMAX, LOGISTIC or a custom op such as the SSD post-process, through
-   reshapes and concatenations) keep their min..max, because there the rare large values are the
-   answers. TensorFlow's quantizer makes this model (`mlir_quantize`).
+   values (the MSE-optimal clipping of Choukroun et al. 2019, "Low-bit Quantization of Neural
+   Networks for Efficient Inference", ICCV workshops; what PyTorch's histogram observer aims at).
+   Ranges that decide the outputs (model outputs, and what feeds SOFTMAX, LOGISTIC or a custom op
+   such as the SSD post-process, through reshapes and concatenations) keep their min..max, because
+   there the rare large values are the answers. TensorFlow's quantizer makes this model (`mlir_quantize`).
 2. int16 activations ("w8a16": int8 weights, LiteRT's 16x8 kernels) for the k worst activations,
    made by Google's AI Edge Quantizer (`tflgen.mixed_precision`) from the same fitted ranges.
    Activations are ranked by TensorFlow's quantization debugger, which runs each quantized op
