@@ -120,7 +120,8 @@ def _input_precision(float_model: bytes, precision: Mapping[str, Precision]) -> 
     """The graph inputs whose readers compute in int16 (all of them) or in float (any), by name (the
     quantizer's INPUT op has the input's name for scope). Left to the int8 default, a float input is
     rounded to int8 before an int16 or float layer reads it: on a random-weight MobileNetV2 that
-    alone held every-op-float to 19.5 dB output SQNR. With 8-bit IO the input has 8 bits anyway."""
+    alone held every layer in float to 18.8 dB output SQNR (45.4 dB without it, benchmarks/RESULTS.md).
+    With 8-bit IO the input has 8 bits anyway."""
     from tflgen.keep_accuracy import op_graph
 
     graph = op_graph(float_model)
