@@ -106,7 +106,7 @@ def test_a_float_input_takes_its_readers_precision(calibrated):
     reference, _, _ = _run(calibrated, pixels)
     every_float = quantize(float_model, ranges, _plan(float_model, Precision.FLOAT), np.float32, np.float32)
     assert "QUANTIZE" not in _ops(every_float)
-    np.testing.assert_allclose(_run(every_float, pixels)[0], reference, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_run(every_float, pixels)[0], reference, rtol=1e-4, atol=1e-4)  # an int8 input is ~1e-2 off
     for content in (every_float, quantize(float_model, ranges, _plan(float_model, Precision.INT16), np.float32, np.float32)):
         graph = schema.ModelT.InitFromPackedBuf(content, 0).subgraphs[0]
         assert not [graph.tensors[t].name for op in graph.operators for t in op.outputs if graph.tensors[t].type == INT8]
