@@ -87,7 +87,7 @@ def example_section(keep_accuracy: str, work: Path) -> None:
     trained = example("classification")
     print("## tflgen's trained classification example (MobileNetV2 0.35 96, 4 shapes), held-out and calibration images "
           "of the example (200 for calibration, as `--example` uses); recipes with float IO (as --quantize auto converts), "
-          "--keep-accuracy with uint8 IO (as the example ships: pixels quantized by the app, a half step off for mean 127.5)")
+          "--keep-accuracy with uint8 IO (as the example ships: on the exact input grid, the app feeds raw pixels)")
     print()
     from tflgen.examples import CALIBRATION_COUNT, shapes
     from tflgen.recipes import IoType
@@ -134,7 +134,7 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
     print()
     print("| model | size (bytes) | top-1 agreement | output SQNR | confident agreement | latency 1 thread (ms) | integer MACs | int8 MACs |")
     print("|---|---|---|---|---|---|---|---|")
-    met_by = {None: "plain int8", Lever.GRID: "exact input grid", Lever.RANGES: "fitted ranges",
+    met_by = {None: "plain int8", Lever.RANGES: "fitted ranges",
               Lever.INT16: f"{len(kept.int16_activations)} activation(s) in int16",
               Lever.FLOAT: f"every activation in int16, {len(kept.float_layers)} layer(s) in float"}[kept.lever]
     for name, v, shares in (("plain int8", plain, (1.0, 1.0)), (f"int8, {met_by}", chosen, (kept.macs.integer_share, kept.macs.int8_share))):
@@ -155,7 +155,7 @@ def table(path: Path, images: Path, calibration: Path, keep_accuracy: str, work:
         print("| trial | drop | output SQNR | size (bytes) | integer MACs | int8 MACs | latency 1 thread (ms) |")
         print("|---|---|---|---|---|---|---|")
         for t in kept.trials:
-            what = {Lever.GRID: "exact input grid", Lever.RANGES: "fitted ranges", Lever.INT16: f"{t.count} activation(s) in int16",
+            what = {Lever.RANGES: "fitted ranges", Lever.INT16: f"{t.count} activation(s) in int16",
                     Lever.FLOAT: f"all in int16, {t.count} layer(s) in float"}[t.lever]
             print(f"| {what} | {t.drop:.4f} | {format_db(t.sqnr_db)} | {t.size_bytes:,} | {t.macs.integer_share:.1%} | {t.macs.int8_share:.1%} "
                   f"| {t.latency_ms:.2f} |")

@@ -25,8 +25,8 @@ def test_keep_accuracy_lifts_the_trained_classifier_to_30_db_mostly_integer(tmp_
     assert kept["plain_int8"]["sqnr_db"] < 30, "plain int8 must miss the target for this to test anything"
     assert kept["reached"] and kept["chosen"]["sqnr_db"] >= 30 and kept["integer_mac_share"] >= 0.8
     assert kept["size_ratio_vs_plain_int8"] <= 1.3
-    assert kept["fitted_ranges"]["shrunk"] > 0 and [t["lever"] for t in kept["trials"][:2]] == ["exact input grid", "fitted ranges"]
-    assert kept["input_grid"]["applied"] and kept["trials"][0]["sqnr_db"] > kept["plain_int8"]["sqnr_db"], "the exact grid alone gains"
+    assert kept["fitted_ranges"]["shrunk"] > 0 and kept["trials"][0]["lever"] == "fitted ranges"
+    assert kept["input_grid"]["applied"], "plain int8 and every trial are on the exact input grid"
     assert kept["lever"] in ("fitted ranges", "int16"), "int16 activations come before float layers"
     assert all(layer["op"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") for layer in kept["float_layers"])
     info = json.loads(run_cli("inspect", model, "--json").out)

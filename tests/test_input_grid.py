@@ -168,3 +168,22 @@ def test_exact_grid_refuses_what_it_cannot_fold(images, tmp_path):
     squared = _calibrated(_classifier(tmp_path / "squared.keras", "valid", first=lambda x: layers.Multiply()([x, x])), images)
     content, why = exact_grid(squared, Normalization((127.5,) * 3, (127.5,) * 3))
     assert content is None and "read by MUL, not only by convolutions" in why
+
+
+def test_plain_int8_with_uint8_io_is_on_the_grid_where_it_can_be(gridded, images, tmp_path):
+    """`tflgen convert -q int8 --io-type uint8 --mean/--std`: the uint8 input is the pixel itself; a
+    model the grid can't fold is converted as before, and the summary says why."""
+    from keras import layers
+
+    out = tmp_path / "plain.tflite"
+    result = run_cli("convert", gridded["model"], "-o", out, "-q", "int8", "--io-type", "uint8", "--calibration", images, *NORM)
+    assert result.code == 0, result.err
+    assert "exact input grid: uint8 input = pixels" in result.out and "folded into the model" in result.out
+    info = json.loads(run_cli("inspect", out, "--json").out)
+    assert info["inputs"][0]["zero_point"] == 128 and info["inputs"][0]["scale"] == pytest.approx(1 / 127.5)
+    assert info["folded_normalization"] == {"mean": [127.5] * 3, "std": [127.5] * 3}
+    squared = _classifier(tmp_path / "squared.keras", "valid", first=lambda x: layers.Multiply()([x, x]))
+    result = run_cli("convert", squared, "-o", tmp_path / "squared.tflite", "-q", "int8", "--io-type", "uint8", "--calibration", images, *NORM)
+    assert result.code == 0, result.err
+    assert "not on the pixel grid (the input is read by MUL" in result.out
+    assert json.loads(run_cli("inspect", tmp_path / "squared.tflite", "--json").out)["folded_normalization"] is None

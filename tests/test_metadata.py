@@ -143,7 +143,9 @@ def test_independent_parser_reads_detection_metadata(built):
     image = subgraph.inputTensorMetadata[0]
     assert image.content.contentPropertiesType == mp_schema.ContentProperties.ImageProperties
     assert image.content.contentProperties.colorSpace == mp_schema.ColorSpaceType.RGB
-    options = image.processUnits[0].options
+    assert not image.processUnits, "int8 on the exact input grid: readers feed raw pixels, no normalization"
+    float_image = _mediapipe_metadata(built["detection", "float32"][1].read_bytes()).subgraphMetadata[0].inputTensorMetadata[0]
+    options = float_image.processUnits[0].options
     assert list(options.mean) == [127.5] * 3 and list(options.std) == [127.5] * 3
     names = [t.name.decode() for t in subgraph.outputTensorMetadata]
     assert sorted(names) == ["category", "location", "number of detections", "score"]

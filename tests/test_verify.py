@@ -113,7 +113,7 @@ def test_report_files_say_what_report_json_says(mobilenet, converted, images):
     pictures = sorted(p.name for p in report.glob("picture_*.png"))
     assert pictures == [p["file"] for p in data["pictures"]] and len(pictures) == 4
     assert all(f"]({name})" in markdown and f'src="{name}"' in page for name in pictures)
-    assert data["settings"]["spec"]["input"]["normalization"]["mean"] == [127.5] * 3
+    assert data["settings"]["spec"]["input"]["folded_normalization"]["mean"] == [127.5] * 3  # int8: the exact input grid
     assert data["latency"][0]["runs"] >= 30 and data["latency"][0]["median_ms"] > 0
 
 

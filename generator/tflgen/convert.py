@@ -3,6 +3,10 @@
 The converter silently keeps float IO, or float ops, when something can't be quantized. After
 converting we read the real IO dtypes and the ops left in float back from the flatbuffer and
 fail with their names instead of shipping a model that is not what was asked.
+
+int8 with uint8 IO and a --mean/--std goes through the converter's two steps apart, calibration
+then its quantizer (`mlir_quantize`, what `convert()` calls in between), so that the exact input
+grid (`tflgen.input_grid`) can be set between them: the uint8 input is then the pixel itself.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from tflgen.calibration import CalibrationSet
 from tflgen.console import Reporter, import_tensorflow
 from tflgen.errors import ConversionError
 from tflgen.recipes import DETECTION_POSTPROCESS_OP, IoType, Recipe
+from tflgen.reference import Normalization
 from tflgen.sources import SourceKind, SourceModel
 from tflgen.tflite_info import ModelInfo, read_model
 
@@ -44,9 +49,14 @@ class Conversion:
 
 
 def convert(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter,
-            learned: LearnedRanges | None = None) -> Conversion:
+            learned: LearnedRanges | None = None, normalization: Normalization | None = None) -> Conversion:
+    """The converted model; int8 with uint8 IO, calibration images and `normalization` (what they
+    were normalized with) on the exact input grid where the model allows it."""
+    grid_notes: tuple[str, ...] = ()
     if source.kind is SourceKind.TFLITE:
         content = source.path.read_bytes()
+    elif request.recipe is Recipe.INT8 and request.io_type is IoType.UINT8 and calibration is not None and normalization is not None:
+        content, grid_notes = _convert_on_pixel_grid(source, request, calibration, normalization, reporter)
     else:
         content = _run_converter(source, request, calibration, reporter, learned)
     info = read_model(content, "converted model")
@@ -56,7 +66,49 @@ def convert(source: SourceModel, request: ConversionRequest, calibration: Calibr
             f"the source's {DETECTION_POSTPROCESS_OP} function did not become the custom op; the .tflite would return zeros",
             "check the experimental_implements attributes of the post-processing function; rerun with --verbose for the converter's warnings",
         )
-    return Conversion(content, info, check_result(info, request, learned_ranges=learned is not None))
+    return Conversion(content, info, grid_notes + check_result(info, request, learned_ranges=learned is not None))
+
+
+def _convert_on_pixel_grid(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet, normalization: Normalization,
+                           reporter: Reporter) -> tuple[bytes, tuple[str, ...]]:
+    """int8 by the converter's own calibration and quantizer, the exact input grid set in between
+    where the model allows it; the model and what to tell of the grid."""
+    from tensorflow.lite.python.convert import mlir_quantize  # what TFLiteConverter.convert() calls after calibrating
+
+    from tflgen.input_grid import exact_grid, mark_pixel_input
+
+    calibrated = calibrated_model(source, request, calibration, reporter)
+    gridded, what = exact_grid(calibrated, normalization)
+    input_type, output_type = io_dtypes(source, request, import_tensorflow(reporter))
+    try:
+        with reporter.quiet_native():
+            content = mlir_quantize(gridded or calibrated, input_data_type=input_type, output_data_type=output_type)
+    except Exception as exc:  # the quantizer raises RuntimeError, ValueError...
+        raise explain_converter_error(f"{exc}\n{reporter.native_log}", request.select_tf_ops) from exc
+    if gridded is None:
+        return content, (f"the uint8 input is not on the pixel grid ({what}): pixels may fall up to half a step between its codes",)
+    return mark_pixel_input(content, normalization), (f"exact input grid: {what}; the app feeds raw pixels",)
+
+
+def calibrated_model(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet, reporter: Reporter) -> bytes:
+    """The float model as TensorFlow's converter makes it for int8, each activation's min/max over
+    the calibration images recorded in its quantization field (what its quantizer would use)."""
+    tf = import_tensorflow(reporter)
+    converter = make_converter(source, request, calibration, reporter)
+    converter.inference_input_type = converter.inference_output_type = tf.float32  # calibration feeds float
+    converter._experimental_calibrate_only = True  # noqa: SLF001 (as the quantization debugger does)
+    try:
+        with reporter.quiet_native(), reporter.progress("Calibrating", len(calibration.samples)) as advance:
+
+            def representative_dataset():  # noqa: ANN202
+                for sample in calibration.samples:
+                    yield [sample]
+                    advance(1)
+
+            converter.representative_dataset = representative_dataset
+            return converter.convert()
+    except Exception as exc:  # the converter raises ConverterError, RuntimeError, ValueError...
+        raise explain_converter_error(f"{exc}\n{reporter.native_log}", request.select_tf_ops) from exc
 
 
 def _run_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter,

@@ -5,8 +5,9 @@ Plain int8 (TensorFlow's converter, min/max calibration) is tried first; if it m
 levers, each verified like `tflgen verify`, in this order (an SQNR floor must hold on the pooled
 images and on each half apart):
 
-0. The exact input grid (uint8 IO): the input code is the pixel itself, the normalization's half
-   step folded into the first layers' biases (`tflgen.input_grid`); every later lever builds on it.
+Plain int8 with uint8 IO is already on the exact input grid where the model allows it (the input
+code is the pixel itself, the normalization's half step folded into the first layers' biases:
+`tflgen.input_grid`, `tflgen.convert`); every lever builds on it.
 1. Activation ranges are fitted. The converter quantizes each activation over the full min..max it
    saw in calibration, so a few outliers stretch the step for every other value. Here each range
    is shrunk to the one with the least squared quantization error over the calibration images'
@@ -52,7 +53,7 @@ import numpy as np
 
 from tflgen.calibration import CalibrationSet
 from tflgen.console import Reporter, import_tensorflow
-from tflgen.convert import ConversionRequest, io_dtypes, make_converter
+from tflgen.convert import ConversionRequest, calibrated_model, io_dtypes
 from tflgen.delegates import MAC_OPS
 from tflgen.errors import ConversionError, OptionError
 from tflgen.recipes import IoType
@@ -126,8 +127,7 @@ class LayerError:
 class Lever(str, enum.Enum):
     """What a --keep-accuracy trial changed, in the order the search pulls them."""
 
-    GRID = "exact input grid"  # uint8 input = pixels, the mean's fraction folded into the first layers (tflgen.input_grid)
-    RANGES = "fitted ranges"  # int8 with fitted activation ranges (on the exact grid where it applies)
+    RANGES = "fitted ranges"  # int8 with fitted activation ranges (on the exact input grid, as plain int8, where it applies)
     INT16 = "int16"  # + the k worst activations (and their ops) in int16
     FLOAT = "float"  # every activation in int16 + the j worst layers with weights in float
 
@@ -205,16 +205,15 @@ class LayerRanking:
         self.graph = op_graph(self.calibrated_model)
         self._mixed: tuple[bytes, dict, dict] | None = None  # the float model, fitted ranges, min..max ranges
 
-    def quantize_int8(self, fitted: bool = True) -> bytes:
-        """The int8 model from the fitted ranges, or from min/max (TensorFlow's quantizer, as plain
-        int8), on the exact input grid where it applies."""
+    def quantize_int8(self) -> bytes:
+        """The int8 model from the fitted ranges (TensorFlow's quantizer), on the exact input grid
+        where it applies."""
         from tensorflow.lite.python.convert import mlir_quantize
 
         tf = import_tensorflow(self.reporter)
         input_type, output_type = io_dtypes(self.source, self.request, tf)
         with self.reporter.quiet_native():
-            return self._marked(mlir_quantize(self.calibrated_model if fitted else self.unfitted_model,
-                                              input_data_type=input_type, output_data_type=output_type))
+            return self._marked(mlir_quantize(self.calibrated_model, input_data_type=input_type, output_data_type=output_type))
 
     def _marked(self, content: bytes) -> bytes:
         """On the exact grid, the model records the normalization it folded in (it takes raw pixels)."""
@@ -297,20 +296,6 @@ def op_graph(content: bytes) -> OpGraph:
         GraphOp(op.name, op.custom, ";".join(names[i] for i in op.outputs),
                 tuple(names[i] for i in op.inputs if i >= 0 and not tensors[i].constant), tuple(names[i] for i in op.outputs))
         for op in ops), tuple(names[i] for i in graph.inputs))
-
-
-def calibrated_model(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet, reporter: Reporter) -> bytes:
-    """The float model as TensorFlow's converter makes it for int8, each activation's min/max over
-    the calibration images recorded in its quantization field (what its quantizer would use)."""
-    tf = import_tensorflow(reporter)
-    converter = make_converter(source, request, calibration, reporter)
-    converter.inference_input_type = converter.inference_output_type = tf.float32  # calibration feeds float
-    samples = calibration.samples
-    converter.representative_dataset = lambda: ([sample] for sample in samples)
-    converter.experimental_mlir_quantizer = True
-    converter._experimental_calibrate_only = True  # noqa: SLF001 (as the quantization debugger does)
-    with reporter.quiet_native():
-        return converter.convert()
 
 
 def _output_names(content: bytes) -> set[str]:
@@ -491,8 +476,8 @@ def mac_shares(content: bytes) -> MacShares:
 
 @dataclass(frozen=True)
 class KeptAccuracy:
-    """What --keep-accuracy did: which lever met the target (the exact input grid, fitted ranges,
-    int16 activations, float layers), every trial, and what the chosen model costs against plain int8."""
+    """What --keep-accuracy did: which lever met the target (fitted ranges, int16 activations,
+    float layers), every trial, and what the chosen model costs against plain int8."""
 
     target: AccuracyTarget
     plain: Verification  # plain int8 (tflgen convert --quantize int8), with latency

@@ -161,9 +161,7 @@ def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("result", "plain int8 meets the target: no change"))
     else:
         chosen = kept["chosen"]
-        if kept["lever"] == "exact input grid":
-            rows.append(("met by", "the exact input grid alone (min/max ranges): every activation int8"))
-        elif kept["lever"] == "fitted ranges":
+        if kept["lever"] == "fitted ranges":
             rows.append(("met by", "the fitted ranges" + (" on the exact input grid" if grid and grid["applied"] else "") + ": every activation int8"))
         elif kept["lever"] == "int16":
             rows.append(("met by", f"{len(kept['int16_activations'])} of {kept['ranked_activations']} activations in int16 (with the ops making "
@@ -185,7 +183,7 @@ def keep_accuracy_rows(kept: dict[str, Any]) -> list[tuple[str, str]]:
                 rows.append(("note", "int16 activations keep the multiply-accumulates integer, not fast: if speed matters more than "
                              "an integer model, compare --quantize float16 (or --quantize auto)"))
     for t in kept["trials"]:
-        what = {"exact input grid": "exact input grid", "fitted ranges": "fitted ranges", "int16": f"{t['count']} int16 activation(s)",
+        what = {"fitted ranges": "fitted ranges", "int16": f"{t['count']} int16 activation(s)",
                 "float": f"all int16, {t['count']} float layer(s)"}[t["lever"]]
         share = f", {t['integer_mac_share']:.1%} integer / {t['int8_mac_share']:.1%} int8 MACs" if t["integer_mac_share"] is not None else ""
         latency = f", {t['latency_ms']:.2f} ms" if t["latency_ms"] is not None else ""

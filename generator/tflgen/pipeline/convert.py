@@ -156,7 +156,7 @@ def convert_model(options: ConvertOptions, reporter: Reporter, session: Session 
     if options.quantizer_recipe is not None:
         conversion = convert_with_recipe(source, request, calibration, options.quantizer_recipe, reporter)
     else:
-        conversion = convert(source, request, calibration, reporter, learned)
+        conversion = convert(source, request, calibration, reporter, learned, normalization)
     kept_accuracy = None
     if options.keep_accuracy is not None:
         from tflgen.pipeline.keep_accuracy import keep_accuracy
@@ -187,20 +187,16 @@ def convert_with_recipe(source: SourceModel, request: ConversionRequest, calibra
     the AI Edge Quantizer's ops, the request's IO types."""
     from dataclasses import replace as with_fields
 
-    from tflgen.convert import Conversion, check_result, io_dtypes
     from tflgen.console import import_tensorflow
+    from tflgen.convert import Conversion, calibrated_model, check_result, io_dtypes
     from tflgen.errors import ConversionError
-    from tflgen.keep_accuracy import calibrated_model, op_graph
+    from tflgen.keep_accuracy import op_graph
     from tflgen.mixed_precision import quantize_with_recipe, split_statistics
     from tflgen.tflite_info import read_model
 
     if calibration is None:
         raise CalibrationError(f"--quantizer-recipe {recipe.path} needs calibration images", "pass --calibration DIR")
-    try:
-        calibrated = calibrated_model(source, request, calibration, reporter)
-    except Exception as exc:  # the converter raises ValueError, RuntimeError...
-        raise ConversionError(f"TensorFlow's converter failed to calibrate this model: {str(exc).strip().splitlines()[0][:300]}",
-                              "rerun with --verbose for TensorFlow's log") from exc
+    calibrated = calibrated_model(source, request, calibration, reporter)
     for note in recipe.check_against(op_graph(calibrated).ops):
         reporter.warn(note)
     float_model, ranges = split_statistics(calibrated)

@@ -46,7 +46,7 @@ def keep_accuracy(
     plain: Conversion,
 ) -> tuple[Conversion | None, KeptAccuracy]:
     """Plain int8 if it meets --keep-accuracy; else the first lever that meets it (tflgen.keep_accuracy:
-    the exact input grid, fitted ranges, then the fewest int16 activations, then the fewest float
+    fitted ranges, then the fewest int16 activations, then the fewest float
     layers between int16 activations); None if none does. Every trial is verified against the session's source, whose
     answers are computed once, with its size, integer share and latency."""
     from tflgen.accuracy import format_db
@@ -75,8 +75,8 @@ def keep_accuracy(
         if options.report is not None:
             verified(plain.content, False, options.report, {"keep_accuracy": kept.to_json()})  # latency: in keep_accuracy
         return plain, kept
-    reporter.info(f"plain int8 ({described(baseline)}) misses --keep-accuracy {target}: trying the exact input grid and fitted "
-                  "activation ranges, then int16 activations and float layers ranked by TensorFlow's quantization debugger")
+    reporter.info(f"plain int8 ({described(baseline)}) misses --keep-accuracy {target}: trying fitted activation ranges, "
+                  "then int16 activations and float layers ranked by TensorFlow's quantization debugger")
     normalization = options.preprocessing.normalization(image_layout(source.input.shape)[2], source.input.dtype, "int8 calibration")
     ranking = LayerRanking(source, request, calibration, reporter, normalization)
     trials: list[Trial] = []
@@ -88,7 +88,7 @@ def keep_accuracy(
         macs = mac_shares(content)
         trials.append(Trial(lever, count, v.drop, v.quantization.to_json()["sqnr_db"] if v.quantization else None, v.size_bytes, macs,
                             v.latency[0].median_ms if v.latency else None))
-        what = {Lever.GRID: "exact input grid", Lever.RANGES: "fitted ranges", Lever.INT16: f"+ {count} activation(s) in int16",
+        what = {Lever.RANGES: "fitted ranges", Lever.INT16: f"+ {count} activation(s) in int16",
                 Lever.FLOAT: f"+ every activation in int16, {count} layer(s) in float"}[lever]
         reporter.info(f"  {what}: {described(v)}, {macs.integer_share:.1%} of MACs integer" if macs.total else f"  {what}: {described(v)}")
         return target.met_by(v)
@@ -96,10 +96,8 @@ def keep_accuracy(
     fitted = (ranking.fitted_ranges, ranking.range_count)
     ranked = (len(ranking.activations), len(ranking.layers))
     grid = (True, ranking.grid) if ranking.grid else (False, ranking.grid_missing)
-    if ranking.grid:
-        reporter.info(f"  exact input grid: {ranking.grid}")
-    lever, count = (Lever.GRID, 0) if ranking.grid and tried(Lever.GRID, 0, ranking.quantize_int8(fitted=False)) else (Lever.RANGES, 0)
-    if lever is Lever.RANGES and not tried(Lever.RANGES, 0, ranking.quantize_int8()):
+    lever, count = Lever.RANGES, 0
+    if not tried(Lever.RANGES, 0, ranking.quantize_int8()):
         lever, count = Lever.INT16, fewest(len(ranking.activations), lambda k: tried(Lever.INT16, k, ranking.quantize_mixed(k)), start=1)
         if count is None:
             every = len(ranking.activations)

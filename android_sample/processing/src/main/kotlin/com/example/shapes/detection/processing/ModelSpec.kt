@@ -12,8 +12,8 @@ object ModelSpec {
         height = 160,
         channels = 3,
         type = TensorType.UINT8,
-        quantization = Quantization(scale = 0.007843138f, zeroPoint = 127),
-        normalization = Normalization(mean = floatArrayOf(127.5f, 127.5f, 127.5f), std = floatArrayOf(127.5f, 127.5f, 127.5f)),
+        quantization = Quantization(scale = 0.007843138f, zeroPoint = 128),
+        normalization = null,
         color = ColorOrder.RGB,
         resize = ResizeMode.STRETCH,
     )
