@@ -32,13 +32,13 @@ def _classifier(path: Path, padding: str, first=None) -> Path:  # noqa: ANN001
     return path
 
 
-def _calibrated(model: Path, images: Path, size: int = 32) -> bytes:
+def _calibrated(model: Path, images: Path) -> bytes:
     import keras
     import tensorflow as tf
 
     from helpers import sample_inputs
 
-    samples = sample_inputs(images, size, count=12)
+    samples = sample_inputs(images, 32, count=12)
     converter = tf.lite.TFLiteConverter.from_keras_model(keras.models.load_model(model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = lambda: ([s] for s in samples)
@@ -55,22 +55,6 @@ def _float_run(content: bytes, batch: np.ndarray) -> np.ndarray:
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch.astype(np.float32))
     interpreter.invoke()
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-
-
-def pixel_grid_model(model: Path, images: Path, size: int, out: Path) -> Path:
-    """The int8 model (uint8 IO) on the exact input grid, marked as taking raw pixels, as
-    --keep-accuracy makes it before it fits ranges."""
-    import tensorflow as tf
-    from tensorflow.lite.python.convert import mlir_quantize
-
-    from tflgen.input_grid import exact_grid, mark_pixel_input
-    from tflgen.reference import Normalization
-
-    normalization = Normalization((127.5,) * 3, (127.5,) * 3)
-    content, done = exact_grid(_calibrated(model, images, size), normalization)
-    assert content is not None, done
-    out.write_bytes(mark_pixel_input(mlir_quantize(content, input_data_type=tf.uint8, output_data_type=tf.uint8), normalization))
-    return out
 
 
 @pytest.fixture(scope="module")

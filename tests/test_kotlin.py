@@ -3,11 +3,12 @@
 Projects are rendered for classification, detection (an SSD ending in TFLite_Detection_PostProcess,
 whose outputs come back scrambled, and a raw SSD .tflite without the op, decoded + NMS in Kotlin
 with its anchors) and segmentation, each as float32 and as int8 with uint8 IO, plus the other
-output forms (probabilities with a gray input, a label map, a foreground probability, an int8
-classifier on the exact input grid that takes raw pixels), with
+output forms (probabilities with a gray input, a label map, a foreground probability), with
 golden vectors from LiteRT and the Python reference (and an SSD whose op outputs the .tflite
 declares with shape [], sized from the op's options, and the Object Detection API's TF1 export
-graph with the op's node inside, converted with the seed's own arguments). All projects compile in one kotlinc run
+graph with the op's node inside, converted with the seed's own arguments). tflgen makes int8 with uint8 IO on the
+exact input grid (raw pixels in); one classifier comes from TensorFlow's converter as is, off the grid, so the app's
+normalize-then-quantize path is proven too. All projects compile in one kotlinc run
 (each in its own package), then each project's GoldenTest runs in its own JVM with its own
 golden resources. Resize modes, channel orders and label offsets vary across cases.
 """
@@ -25,7 +26,6 @@ import pytest
 
 from helpers import convert_or_fail
 from kotlin_toolchain import Toolchain
-from test_input_grid import pixel_grid_model
 
 # Slow: its fixtures convert real networks (or render and compile projects) first.
 pytestmark = pytest.mark.slow
@@ -70,8 +70,8 @@ CASES = {
     "classification-int8": Case("classification", "mobilenet", True, "stretch", "rgb", CLASSES[1:], label_offset=-1, max_results=3),
     # probabilities (uint8, scale 1/256), one gray channel
     "classification-gray-int8": Case("classification", "gray", True, "letterbox", "gray", CLASSES[:4]),
-    # the exact input grid (--keep-accuracy): raw pixels in, the normalization folded into the model
-    "classification-pixel-grid-int8": Case("classification", "mobilenet_grid", True, "stretch", "rgb", CLASSES),
+    # TensorFlow's converter as is (zero point 127, off the pixel grid): the app normalizes, then quantizes
+    "classification-converter-int8": Case("classification", "mobilenet_converter", True, "stretch", "rgb", CLASSES),
     # TFLite_Detection_PostProcess, outputs in scrambled order; background label row (offset 1)
     "detection-float32": Case("detection", "ssd", False, "stretch", "rgb", SHAPES, label_offset=1, max_results=10),
     "detection-int8": Case("detection", "ssd", True, "letterbox", "bgr", SHAPES, label_offset=1, max_results=6, score_threshold=0.3),
@@ -153,6 +153,23 @@ class Built:
     models: dict[str, Path]
 
 
+def _converter_int8(model: Path, images: Path, size: int, out: Path) -> Path:
+    """int8 with uint8 IO straight from TFLiteConverter: the input off the pixel grid, as every uint8 model
+    tflgen can't put on the grid (per-channel normalization, an input not read by convolutions)."""
+    import keras
+    import tensorflow as tf
+
+    from helpers import sample_inputs
+
+    samples = sample_inputs(images, size, count=12)
+    converter = tf.lite.TFLiteConverter.from_keras_model(keras.models.load_model(model))
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([s] for s in samples)
+    converter.inference_input_type = converter.inference_output_type = tf.uint8
+    out.write_bytes(converter.convert())
+    return out
+
+
 def _convert(source: Path, out: Path, images: Path, int8: bool, flags: tuple[str, ...] = ()) -> Path:
     return convert_or_fail(source, out, images, int8, flags=flags)
 
@@ -213,8 +230,8 @@ def built(toolchain, mobilenet, ssd_model, segmenter, images, tmp_path_factory) 
     projects, models = {}, {}
     for name, case in CASES.items():
         key = (case.source, case.int8)
-        if key not in converted and case.source == "mobilenet_grid":
-            converted[key] = pixel_grid_model(mobilenet[1], images, mobilenet[0].input_shape[1], folder / f"{name}.tflite")
+        if key not in converted and case.source == "mobilenet_converter":
+            converted[key] = _converter_int8(mobilenet[1], images, mobilenet[0].input_shape[1], folder / f"{name}.tflite")
         if key not in converted:
             converted[key] = _convert(sources[case.source], folder / f"{name}.tflite", images, case.int8, case.flags)
         models[name] = converted[key]
@@ -277,6 +294,17 @@ def test_processing_calls_no_buffer_method_android_9_lacks(built):
     listing = subprocess.run(["javap", "-c", "-p", *classes], capture_output=True, text=True, check=True).stdout
     assert "Method java/nio/Buffer.rewind:()Ljava/nio/Buffer;" in listing  # the scan sees calls at all
     assert sorted(set(COVARIANT_BUFFER_CALL.findall(listing))) == [], sorted(set(m[0] for m in COVARIANT_BUFFER_CALL.finditer(listing)))
+
+
+def test_both_input_paths_are_proven(built):
+    """tflgen's uint8 inputs take raw pixels (the exact input grid); the converter's case keeps a normalization
+    the app applies before quantizing, so the golden cases prove both of the app's input paths."""
+    from tflgen.tflite_info import read_model
+
+    grid = {name for name, case in CASES.items() if case.int8 and read_model(built.models[name].read_bytes(), name).folded_normalization}
+    assert "classification-int8" in grid and "classification-converter-int8" not in grid
+    info = read_model(built.models["classification-converter-int8"].read_bytes(), "converter")
+    assert info.inputs[0].dtype == "uint8" and info.inputs[0].zero_point == 127
 
 
 def test_cases_have_real_content(built):
