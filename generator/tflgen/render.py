@@ -574,11 +574,14 @@ def readme_context(spec: ModelSpec, options: ProjectOptions, versions: tuple[tup
     def quantization(q: Any) -> str:
         return f"scale {float(np.float32(q.scale)):.6g}, zero point {int(q.zero_point)}" if q is not None else "none (float)"
 
+    def formula(norm: Any) -> str:
+        return f"(pixel − [{', '.join(f'{v:g}' for v in norm.mean)}]) / [{', '.join(f'{v:g}' for v in norm.std)}]"
+
     normalization = "none: raw pixels 0–255"
     if i.normalization is not None:
-        mean = ", ".join(f"{v:g}" for v in i.normalization.mean)
-        std = ", ".join(f"{v:g}" for v in i.normalization.std)
-        normalization = f"(pixel − [{mean}]) / [{std}]"
+        normalization = formula(i.normalization)
+    elif i.folded_normalization is not None:  # tflgen's exact input grid
+        normalization = f"none: raw pixels 0–255; the model folds in {formula(i.folded_normalization)} (exact input grid)"
     facts = options.facts
     made = [("source", facts.source)]
     if facts.recipe:
