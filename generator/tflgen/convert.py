@@ -97,30 +97,24 @@ def calibrated_model(source: SourceModel, request: ConversionRequest, calibratio
     converter = make_converter(source, request, calibration, reporter)
     converter.inference_input_type = converter.inference_output_type = tf.float32  # calibration feeds float
     converter._experimental_calibrate_only = True  # noqa: SLF001 (as the quantization debugger does)
-    try:
-        with reporter.quiet_native(), reporter.progress("Calibrating", len(calibration.samples)) as advance:
-
-            def representative_dataset():  # noqa: ANN202
-                for sample in calibration.samples:
-                    yield [sample]
-                    advance(1)
-
-            converter.representative_dataset = representative_dataset
-            return converter.convert()
-    except Exception as exc:  # the converter raises ConverterError, RuntimeError, ValueError...
-        raise explain_converter_error(f"{exc}\n{reporter.native_log}", request.select_tf_ops) from exc
+    return _run(converter, request, calibration, reporter)
 
 
 def _run_converter(source: SourceModel, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter,
                    learned: LearnedRanges | None = None) -> bytes:
     converter = make_converter(source, request, calibration, reporter, learned)
+    return _run(converter, request, calibration if request.recipe is Recipe.INT8 else None, reporter)
+
+
+def _run(converter, request: ConversionRequest, calibration: CalibrationSet | None, reporter: Reporter) -> bytes:  # noqa: ANN001
+    """converter.convert(), fed the calibration images (with progress) when there are any."""
     try:
         with reporter.quiet_native():
-            if calibration is None or request.recipe is not Recipe.INT8:
+            if calibration is None:
                 return converter.convert()
             with reporter.progress("Calibrating", len(calibration.samples)) as advance:
 
-                def representative_dataset():
+                def representative_dataset():  # noqa: ANN202
                     for sample in calibration.samples:
                         yield [sample]
                         advance(1)
